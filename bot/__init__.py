@@ -1,0 +1,1 @@
+"""Telegram side of the Keitaro bot."""
