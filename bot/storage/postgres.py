@@ -1,0 +1,127 @@
+"""The credential store on PostgreSQL, for deployments that already run one."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Any
+
+import asyncpg
+
+from bot.crypto import CredentialCipher
+from bot.storage.base import ChatCredentials, CredentialStore, credentials_from_row
+
+_CREATE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS chat_credentials (
+    chat_id           BIGINT      PRIMARY KEY,
+    tracker_url       TEXT        NOT NULL,
+    api_key_encrypted BYTEA       NOT NULL,  -- Fernet token; the plaintext is never stored
+    connected_by_id   BIGINT,
+    connected_by_name TEXT        NOT NULL,
+    connected_at      TIMESTAMPTZ NOT NULL
+)
+"""
+
+# Any constant works; it only has to be the same for every instance of the bot. It keeps two
+# bots starting at once from racing on CREATE TABLE, which is not safe to run concurrently.
+_SCHEMA_LOCK_ID = 0x6B65_6974_6172_6F
+
+_COLUMNS = (
+    "chat_id, tracker_url, api_key_encrypted, connected_by_id, connected_by_name, connected_at"
+)
+
+_UPSERT = f"""
+INSERT INTO chat_credentials ({_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (chat_id) DO UPDATE SET
+    tracker_url = EXCLUDED.tracker_url,
+    api_key_encrypted = EXCLUDED.api_key_encrypted,
+    connected_by_id = EXCLUDED.connected_by_id,
+    connected_by_name = EXCLUDED.connected_by_name,
+    connected_at = EXCLUDED.connected_at
+"""
+
+
+class PostgresCredentialStore(CredentialStore):
+    """Credentials in a ``chat_credentials`` table, through a small asyncpg pool."""
+
+    def __init__(self, dsn: str, cipher: CredentialCipher) -> None:
+        self._dsn = dsn  # may hold a password: kept out of repr
+        self._cipher = cipher
+        self._pool: asyncpg.Pool | None = None
+
+    def __repr__(self) -> str:
+        return "<PostgresCredentialStore>"
+
+    async def open(self) -> None:
+        if self._pool is not None:
+            return
+        pool = await asyncpg.create_pool(self._dsn, min_size=1, max_size=5, command_timeout=30)
+        try:
+            async with pool.acquire() as conn, conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", _SCHEMA_LOCK_ID)
+                await conn.execute(_CREATE_SCHEMA)
+        except BaseException:
+            await pool.close()
+            raise
+        self._pool = pool
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()
+
+    async def get(self, chat_id: int) -> ChatCredentials | None:
+        row = await self._db.fetchrow(
+            f"SELECT {_COLUMNS} FROM chat_credentials WHERE chat_id = $1", chat_id
+        )
+        return None if row is None else self._from_row(row)
+
+    async def put(self, creds: ChatCredentials) -> None:
+        await self._db.execute(
+            _UPSERT,
+            creds.chat_id,
+            creds.tracker_url,
+            self._cipher.encrypt(creds.api_key.get_secret_value()),
+            creds.connected_by_id,
+            creds.connected_by_name,
+            creds.connected_at.astimezone(UTC),
+        )
+
+    async def delete(self, chat_id: int) -> bool:
+        status = await self._db.execute("DELETE FROM chat_credentials WHERE chat_id = $1", chat_id)
+        return status != "DELETE 0"
+
+    async def move(self, old_chat_id: int, new_chat_id: int) -> bool:
+        async with self._db.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                f"DELETE FROM chat_credentials WHERE chat_id = $1 RETURNING {_COLUMNS}",
+                old_chat_id,
+            )
+            if row is None:
+                return False
+            await conn.execute(
+                _UPSERT,
+                new_chat_id,
+                row["tracker_url"],
+                row["api_key_encrypted"],
+                row["connected_by_id"],
+                row["connected_by_name"],
+                row["connected_at"],
+            )
+        return True
+
+    async def count(self) -> int:
+        return int(await self._db.fetchval("SELECT count(*) FROM chat_credentials"))
+
+    async def check_decryptable(self) -> None:
+        row = await self._db.fetchrow(f"SELECT {_COLUMNS} FROM chat_credentials LIMIT 1")
+        if row is not None:
+            self._from_row(row)
+
+    @property
+    def _db(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError("the credential store is not open; call open() first")
+        return self._pool
+
+    def _from_row(self, row: Any) -> ChatCredentials:
+        return credentials_from_row(self._cipher, **dict(row))

@@ -1,0 +1,185 @@
+"""The default credential store: one SQLite file beside the bot."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiosqlite
+
+from bot.crypto import CredentialCipher
+from bot.storage.base import ChatCredentials, CredentialStore, credentials_from_row
+
+SCHEMA_VERSION = 1
+
+_CREATE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS chat_credentials (
+    chat_id           INTEGER PRIMARY KEY,  -- SQLite integers are 64-bit
+    tracker_url       TEXT    NOT NULL,
+    api_key_encrypted BLOB    NOT NULL,     -- Fernet token; the plaintext is never stored
+    connected_by_id   INTEGER,
+    connected_by_name TEXT    NOT NULL,
+    connected_at      TEXT    NOT NULL      -- ISO 8601, UTC
+) STRICT
+"""
+
+_COLUMNS = (
+    "chat_id, tracker_url, api_key_encrypted, connected_by_id, connected_by_name, connected_at"
+)
+
+
+class SQLiteCredentialStore(CredentialStore):
+    """Credentials in one SQLite file, created readable by its owner only.
+
+    Every write is a single statement in autocommit mode, and aiosqlite runs statements one
+    at a time on its own thread, so concurrent writes from many chats are serialised without
+    any transaction of ours spanning an ``await``.
+    """
+
+    def __init__(self, path: Path, cipher: CredentialCipher) -> None:
+        self.path = path
+        self._cipher = cipher
+        self._db: aiosqlite.Connection | None = None
+
+    def __repr__(self) -> str:
+        return f"<SQLiteCredentialStore {str(self.path)!r}>"
+
+    async def open(self) -> None:
+        if self._db is not None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _create_private_file(self.path)
+        db = await aiosqlite.connect(self.path, isolation_level=None)
+        try:
+            await self._configure(db)
+            await self._migrate(db)
+        except BaseException:
+            await db.close()
+            raise
+        self._db = db
+
+    async def close(self) -> None:
+        if self._db is not None:
+            db, self._db = self._db, None
+            await db.close()
+
+    async def get(self, chat_id: int) -> ChatCredentials | None:
+        async with self._conn.execute(
+            f"SELECT {_COLUMNS} FROM chat_credentials WHERE chat_id = ?", (chat_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else self._from_row(row)
+
+    async def put(self, creds: ChatCredentials) -> None:
+        await self._conn.execute(
+            f"""
+            INSERT INTO chat_credentials ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT (chat_id) DO UPDATE SET
+                tracker_url = excluded.tracker_url,
+                api_key_encrypted = excluded.api_key_encrypted,
+                connected_by_id = excluded.connected_by_id,
+                connected_by_name = excluded.connected_by_name,
+                connected_at = excluded.connected_at
+            """,
+            (
+                creds.chat_id,
+                creds.tracker_url,
+                self._cipher.encrypt(creds.api_key.get_secret_value()),
+                creds.connected_by_id,
+                creds.connected_by_name,
+                creds.connected_at.astimezone(UTC).isoformat(),
+            ),
+        )
+
+    async def delete(self, chat_id: int) -> bool:
+        cursor = await self._conn.execute(
+            "DELETE FROM chat_credentials WHERE chat_id = ?", (chat_id,)
+        )
+        return cursor.rowcount > 0
+
+    async def move(self, old_chat_id: int, new_chat_id: int) -> bool:
+        # OR REPLACE: a row the new chat already had is replaced, in the same statement.
+        cursor = await self._conn.execute(
+            "UPDATE OR REPLACE chat_credentials SET chat_id = ? WHERE chat_id = ?",
+            (new_chat_id, old_chat_id),
+        )
+        return cursor.rowcount > 0
+
+    async def count(self) -> int:
+        async with self._conn.execute("SELECT count(*) FROM chat_credentials") as cursor:
+            row = await cursor.fetchone()
+        assert row is not None
+        return int(row[0])
+
+    async def check_decryptable(self) -> None:
+        async with self._conn.execute(f"SELECT {_COLUMNS} FROM chat_credentials LIMIT 1") as cursor:
+            row = await cursor.fetchone()
+        if row is not None:
+            self._from_row(row)
+
+    @property
+    def _conn(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise RuntimeError("the credential store is not open; call open() first")
+        return self._db
+
+    def _from_row(self, row: aiosqlite.Row) -> ChatCredentials:
+        chat_id, tracker_url, encrypted, by_id, by_name, connected_at = row
+        return credentials_from_row(
+            self._cipher,
+            chat_id=chat_id,
+            tracker_url=tracker_url,
+            api_key_encrypted=encrypted,
+            connected_by_id=by_id,
+            connected_by_name=by_name,
+            connected_at=datetime.fromisoformat(connected_at),
+        )
+
+    @staticmethod
+    async def _configure(db: aiosqlite.Connection) -> None:
+        # Another process (a second bot, a backup tool) may hold the lock for a moment.
+        await db.execute("PRAGMA busy_timeout = 5000")
+        async with db.execute("PRAGMA journal_mode = WAL") as cursor:
+            row = await cursor.fetchone()
+        if row is None or str(row[0]).lower() != "wal":
+            raise RuntimeError(f"could not switch {db!r} to WAL journal mode")
+        # FULL, not NORMAL: in WAL mode NORMAL may lose the last commits on power loss. A chat
+        # told "connected" must stay connected, and writes are rare enough that an fsync per
+        # commit costs nothing anyone notices.
+        await db.execute("PRAGMA synchronous = FULL")
+
+    @staticmethod
+    async def _migrate(db: aiosqlite.Connection) -> None:
+        async with db.execute("PRAGMA user_version") as cursor:
+            row = await cursor.fetchone()
+        version = int(row[0]) if row is not None else 0
+        if version > SCHEMA_VERSION:
+            raise RuntimeError(
+                f"the credential database has schema version {version}, newer than this "
+                f"bot's {SCHEMA_VERSION}: upgrade the bot, or restore an older database"
+            )
+        if version == SCHEMA_VERSION:
+            return
+        # IMMEDIATE takes the write lock first, so two bots starting together don't race.
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            await db.execute(_CREATE_SCHEMA)
+            await db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            await db.execute("COMMIT")
+        except BaseException:
+            await db.execute("ROLLBACK")
+            raise
+
+
+def _create_private_file(path: Path) -> None:
+    """Create the database file with mode 0600 before SQLite opens it.
+
+    SQLite gives the -wal and -shm files the permissions of the database file, so they are
+    private too. An existing file keeps whatever mode its owner gave it.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
