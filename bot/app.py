@@ -1,0 +1,102 @@
+"""build_application(): the whole bot wired in one readable chain."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from telegram import BotCommand, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.ext import AIORateLimiter, Application, CommandHandler, Defaults
+
+from bot.config import Settings
+from bot.crypto import default_key_file, key_file_is_private, load_cipher
+from bot.handlers.connection import connect, disconnect, status
+from bot.handlers.errors import on_error
+from bot.handlers.help import help_command
+from bot.handlers.postback import postback
+from bot.i18n import LANGUAGES, t
+from bot.services import Services, install, services_in
+from bot.storage import open_store
+from keitaro_api import KeitaroClient, RequestRecord
+
+log = logging.getLogger(__name__)
+
+# Lookups wait on trackers; many may be in flight at once without holding up other chats.
+CONCURRENT_UPDATES = 64
+MENU = ("postback", "connect", "status", "disconnect", "help")
+
+
+def build_application(settings: Settings) -> Application:  # type: ignore[type-arg]
+    async def post_init(app: Application) -> None:  # type: ignore[type-arg]
+        install(app.bot_data, await _start_services(settings))
+        await _set_menu(app)
+
+    async def post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
+        if "services" in app.bot_data:
+            found = services_in(app.bot_data)
+            await found.client.close()
+            await found.store.close()
+
+    app = (
+        Application.builder()
+        .token(settings.telegram_bot_token.get_secret_value())
+        .base_url(settings.telegram_api_base_url)
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+                allow_sending_without_reply=True,
+            )
+        )
+        .rate_limiter(AIORateLimiter(max_retries=5))
+        .concurrent_updates(CONCURRENT_UPDATES)
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+        .build()
+    )
+    app.add_handler(CommandHandler(["start", "help"], help_command))
+    app.add_handler(CommandHandler("connect", connect))
+    app.add_handler(CommandHandler("disconnect", disconnect))
+    app.add_handler(CommandHandler("status", status))
+    app.add_handler(CommandHandler("postback", postback))
+    app.add_error_handler(on_error)
+    return app
+
+
+async def _start_services(settings: Settings) -> Services:
+    key_file = (
+        Path(settings.encryption_key_file)
+        if settings.encryption_key_file
+        else default_key_file(settings.database_url)
+    )
+    configured = settings.credentials_encryption_key
+    cipher, generated = load_cipher(configured.get_secret_value() if configured else None, key_file)
+    if generated:
+        log.warning(
+            "generated a new encryption key for stored API keys at %s (mode 0600); back it up: "
+            "without it the stored keys cannot be read",
+            key_file,
+        )
+    elif configured is None and not key_file_is_private(key_file):
+        log.warning("encryption key file %s is readable by other users: chmod 600 it", key_file)
+    store = open_store(settings.database_url, cipher)
+    await store.open()
+    await store.check_decryptable()
+    log.info("credential store ready: %d chat(s) connected", await store.count())
+    client = KeitaroClient(
+        timeout=settings.keitaro_timeout,
+        allow_private_hosts=settings.keitaro_allow_private_hosts,
+        on_request=_log_request,
+    )
+    return Services(settings=settings, store=store, client=client)
+
+
+def _log_request(record: RequestRecord, status: int | None, elapsed: float) -> None:
+    log.debug("%s %s -> %s in %.0f ms", record.method, record.url, status, elapsed * 1000)
+
+
+async def _set_menu(app: Application) -> None:  # type: ignore[type-arg]
+    for lang in LANGUAGES:
+        commands = [BotCommand(name, t(lang, f"commands.{name}")) for name in MENU]
+        await app.bot.set_my_commands(commands, language_code=None if lang == "en" else lang)

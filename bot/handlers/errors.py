@@ -1,0 +1,32 @@
+"""The one error handler: log first (without secrets), then tell the user."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.error import Forbidden, TelegramError
+from telegram.ext import ContextTypes
+
+from bot.handlers.common import lang_of
+from bot.i18n import t
+
+log = logging.getLogger(__name__)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    # Never log the update itself: a /connect message holds an API key.
+    chat_id = (
+        update.effective_chat.id if isinstance(update, Update) and update.effective_chat else None
+    )
+    log.error("error while handling an update for chat %s", chat_id, exc_info=context.error)
+    if not isinstance(update, Update) or update.effective_message is None:
+        return
+    if isinstance(context.error, Forbidden):
+        return  # blocked or removed: telling them is impossible
+    try:
+        await update.effective_message.reply_text(
+            t(lang_of(update), "error.internal"), do_quote=False
+        )
+    except TelegramError as error:
+        log.warning("could not tell chat %s about the error: %s", chat_id, error)

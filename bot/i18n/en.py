@@ -1,0 +1,110 @@
+"""English texts. Keys and placeholders must match ru.py (a test checks)."""
+
+TEXTS: dict[str, object] = {
+    # /start and /help
+    "help": (
+        "<b>Keitaro postback lookup</b>\n"
+        "I look up S2S postbacks on your Keitaro tracker.\n"
+        "\n"
+        "/postback &lt;id&gt; — show a postback: campaign, method, statuses, URL\n"
+        "/connect &lt;tracker-url&gt; &lt;api-key&gt; — connect this chat to a tracker\n"
+        "/status — which tracker this chat uses\n"
+        "/disconnect — forget this chat's tracker and key\n"
+        "/help — this message\n"
+        "\n"
+        "<b>Example</b>\n"
+        "<code>/connect https://tracker.example.com YOUR_API_KEY</code>\n"
+        "<code>/postback 42</code>\n"
+        "\n"
+        "The API key is in Keitaro under Maintenance → Users → API keys. "
+        "Each chat has its own connection; in a group only admins can connect or disconnect, "
+        "and everyone can look postbacks up. I delete the message that holds the key."
+    ),
+    "commands.postback": "Show a postback by id",
+    "commands.connect": "Connect this chat to a Keitaro tracker",
+    "commands.status": "Show this chat's tracker",
+    "commands.disconnect": "Forget this chat's tracker and key",
+    "commands.help": "How to use the bot",
+    # /postback
+    "postback.usage": (
+        "Usage: <code>/postback &lt;id&gt;</code>, where id is a whole number "
+        "from 1 to {max_id}. Example: <code>/postback 42</code>"
+    ),
+    "postback.not_connected": (
+        "This chat is not connected to a tracker yet. Connect it with "
+        "<code>/connect &lt;tracker-url&gt; &lt;api-key&gt;</code>."
+    ),
+    "postback.not_connected_group": (
+        "This group is not connected to a tracker yet. A group admin can connect it with "
+        "<code>/connect &lt;tracker-url&gt; &lt;api-key&gt;</code>."
+    ),
+    "postback.not_found": "Postback {id} not found on {tracker}.",
+    "postback.title": "<b>Postback #{id}</b>",
+    "postback.campaign": "Campaign: <b>{name}</b> (#{campaign_id}, {state})",
+    "postback.method": "Method: {method}",
+    "postback.statuses": "Statuses: {statuses}",
+    "postback.no_statuses": "none",
+    "postback.url": "URL:",
+    "postback.url_part": "URL, part {part} of {parts}:",
+    "postback.tracker": "Tracker: {tracker}",
+    "postback.unknown": "unknown",
+    # /connect
+    "connect.usage": (
+        "Usage: <code>/connect &lt;tracker-url&gt; &lt;api-key&gt;</code>\n"
+        "Example: <code>/connect https://tracker.example.com YOUR_API_KEY</code>"
+    ),
+    "connect.admins_only": (
+        "Only admins of this group can connect or disconnect a tracker. "
+        "Anyone can use /postback once an admin has connected one."
+    ),
+    "connect.bad_url": "That tracker address does not work: {reason}. Nothing was saved.",
+    "connect.bad_key": "The API key is empty or has spaces in it. Nothing was saved.",
+    "connect.rejected": "The tracker did not accept the connection. {error}\nNothing was saved.",
+    "connect.done": (
+        "Connected this chat to {tracker}.\nKey: <code>{key}</code> · {campaigns} on the tracker."
+    ),
+    "connect.deleted": "I deleted your message with the key.",
+    "connect.not_deleted": (
+        "I could not delete your message with the key: delete it yourself, "
+        "and if others could see it, rotate the key in Keitaro."
+    ),
+    "connect.not_deleted_group": (
+        "I could not delete your message with the key (I need the admin right to delete "
+        "messages). Everyone here has seen it: delete it and rotate the key in Keitaro."
+    ),
+    "campaigns": {"one": "{n} campaign", "other": "{n} campaigns"},
+    # /status and /disconnect
+    "status.none": "This chat is not connected to a tracker. Use /connect to connect it.",
+    "status.connected": (
+        "Tracker: {tracker}\nKey: <code>{key}</code>\nConnected by {who} on {when} UTC"
+    ),
+    "status.anonymous_admin": "an anonymous admin",
+    "disconnect.done": "Disconnected from {tracker}. The key is deleted from my storage.",
+    "disconnect.none": "This chat has no tracker connected; nothing to forget.",
+    # tracker errors: one line naming the cause
+    "error.api": "The tracker answered HTTP {status}: {message}",
+    "error.auth": "The tracker answered HTTP {status}: {message}. Check the API key.",
+    "error.cloudflare": (
+        "Cloudflare in front of the tracker blocked the request (HTTP {status}: {message}). "
+        "Ask whoever runs the tracker to allow the bot."
+    ),
+    "error.web_page": (
+        "The tracker answered HTTP {status} with a web page instead of the API: "
+        "check the tracker URL."
+    ),
+    "error.bad_response": "The tracker sent a response I cannot read: {message}",
+    "error.too_large": "The tracker's response is too large to read.",
+    "error.redirect": (
+        "The tracker redirected (HTTP {status}) to {location}. I do not follow redirects "
+        "with your key: connect with the final address."
+    ),
+    "error.forbidden_address": (
+        "I do not connect to that address: {message}. Private and local addresses are not allowed."
+    ),
+    "error.timeout": (
+        "The tracker did not answer within {seconds} s. It may be down or overloaded; "
+        "try again later."
+    ),
+    "error.transport": "Could not reach the tracker: {message}.",
+    "error.internal": "Something went wrong on my side. It is logged; please try again.",
+}

@@ -1,0 +1,100 @@
+"""What the bot says: replies built from the catalogues, ready to send as Telegram HTML."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.formatting import Markup, escape, split_html
+from bot.i18n import plural, t
+from keitaro_api import (
+    ApiError,
+    AuthError,
+    BadResponse,
+    CloudflareBlocked,
+    ForbiddenAddress,
+    KeitaroError,
+    NotAnApiResponse,
+    PostbackLookup,
+    RedirectRefused,
+    ResponseTooLarge,
+    TrackerTimeout,
+    TransportError,
+)
+
+MAX_POSTBACK_ID = 2_147_483_647  # Keitaro ids are 32-bit signed integers (MySQL INT)
+
+
+def postback_reply(lang: str, lookup: PostbackLookup, tracker: str) -> list[str]:
+    """A postback at a glance: title, campaign, method, statuses, tracker, then the URL."""
+    postback, campaign = lookup.postback, lookup.campaign
+    unknown = t(lang, "postback.unknown")
+    statuses = ", ".join(postback.statuses) if postback.statuses else None
+    lines = [
+        t(lang, "postback.title", id=postback.id),
+        t(
+            lang,
+            "postback.campaign",
+            name=campaign.name or unknown,
+            campaign_id=campaign.id,
+            state=campaign.state or unknown,
+        ),
+        t(lang, "postback.method", method=postback.method or unknown),
+        t(lang, "postback.statuses", statuses=statuses or t(lang, "postback.no_statuses")),
+        t(lang, "postback.tracker", tracker=tracker),
+        t(lang, "postback.url"),
+        Markup(f"<pre>{escape(postback.url)}</pre>"),
+    ]
+    return split_html("\n".join(lines))
+
+
+def connected_reply(
+    lang: str, tracker: str, masked_key: str, campaigns: int, deletion_note: str
+) -> Markup:
+    text = t(
+        lang,
+        "connect.done",
+        tracker=tracker,
+        key=masked_key,
+        campaigns=plural(lang, "campaigns", campaigns),
+    )
+    return Markup(f"{text}\n{deletion_note}") if deletion_note else text
+
+
+def status_reply(
+    lang: str, tracker: str, masked_key: str, who: str | None, when: datetime
+) -> Markup:
+    return t(
+        lang,
+        "status.connected",
+        tracker=tracker,
+        key=masked_key,
+        who=who or t(lang, "status.anonymous_admin"),
+        when=when.strftime("%Y-%m-%d %H:%M"),
+    )
+
+
+def error_text(lang: str, error: KeitaroError, timeout: float) -> Markup:
+    """One line naming the cause: the tracker's own message and HTTP status where it gave one."""
+    status = error.status if error.status is not None else "?"
+    if isinstance(error, AuthError):
+        return t(lang, "error.auth", status=status, message=error.message)
+    if isinstance(error, ApiError):
+        return t(lang, "error.api", status=status, message=error.message)
+    if isinstance(error, CloudflareBlocked):
+        return t(lang, "error.cloudflare", status=status, message=error.message)
+    if isinstance(error, NotAnApiResponse):
+        return t(lang, "error.web_page", status=status)
+    if isinstance(error, ResponseTooLarge):
+        return t(lang, "error.too_large")
+    if isinstance(error, BadResponse):
+        return t(lang, "error.bad_response", message=error.message)
+    if isinstance(error, RedirectRefused):
+        location = error.location_host or "?"
+        return t(lang, "error.redirect", status=status, location=location)
+    if isinstance(error, ForbiddenAddress):
+        return t(lang, "error.forbidden_address", message=error.message)
+    if isinstance(error, TrackerTimeout):
+        return t(lang, "error.timeout", seconds=f"{timeout:g}")
+    if isinstance(error, TransportError):
+        return t(lang, "error.transport", message=error.message)
+    return t(lang, "error.api", status=status, message=error.message)
