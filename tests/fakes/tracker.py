@@ -286,7 +286,8 @@ class FakeTracker:
         """Start serving; returns the root URL ``http://127.0.0.1:PORT`` (also ``self.url``)."""
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
+        # Cancel handlers whose client went away, so a slow fake closes promptly.
+        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()

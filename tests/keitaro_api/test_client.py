@@ -105,7 +105,7 @@ async def test_body_cap_holds_without_content_length(fake: FakeTracker, tracker:
 
 
 async def test_slow_tracker_times_out(fake: FakeTracker, tracker: Tracker) -> None:
-    fake.delay = 3.0
+    fake.delay = 1.5
     async with KeitaroClient(allow_private_hosts=True, timeout=0.5) as client:
         started = time.monotonic()
         with pytest.raises(TrackerTimeout) as caught:
