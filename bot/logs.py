@@ -6,9 +6,15 @@ import logging
 import re
 import sys
 
-# Third-party loggers that print raw updates or request URLs (which hold the bot token) at
-# DEBUG: they never go below these levels, whatever LOG_LEVEL says.
-_QUIET = {"httpx": logging.WARNING, "httpcore": logging.WARNING, "telegram": logging.INFO}
+# Third-party loggers that print raw updates, request URLs (which hold the bot token) or SQL
+# parameters at DEBUG: they never go below these levels, whatever LOG_LEVEL says.
+_QUIET = {
+    "httpx": logging.WARNING,
+    "httpcore": logging.WARNING,
+    "telegram": logging.INFO,
+    "aiosqlite": logging.INFO,
+    "asyncio": logging.INFO,
+}
 
 _CONNECT_ARGS = re.compile(r"(/connect(?:@\w+)?\s+\S+\s+)\S+", re.IGNORECASE)
 _KEY_HEADER = re.compile(

@@ -57,7 +57,7 @@ def connected_reply(
         key=masked_key,
         campaigns=plural(lang, "campaigns", campaigns),
     )
-    return Markup(f"{text}\n{deletion_note}") if deletion_note else text
+    return Markup(text + deletion_note)
 
 
 def status_reply(

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from tests.e2e.harness import API_KEY, BotProcess
+from tests.fakes.bot_api import FakeBotAPI
+from tests.fakes.tracker import FakeTracker, demo_campaigns
+
+# Short enough that a dead tracker test is quick, long enough for a loaded CI machine.
+TRACKER_TIMEOUT = "3"
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def tg() -> AsyncIterator[FakeBotAPI]:
+    async with FakeBotAPI() as api:
+        yield api
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def tracker() -> AsyncIterator[FakeTracker]:
+    async with FakeTracker(api_key=API_KEY, campaigns=demo_campaigns()) as fake:
+        yield fake
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def bot(
+    tg: FakeBotAPI, tracker: FakeTracker, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[BotProcess]:
+    process = BotProcess(
+        tg,
+        tmp_path_factory.mktemp("bot"),
+        {"KEITARO_ALLOW_PRIVATE_HOSTS": "true", "KEITARO_TIMEOUT": TRACKER_TIMEOUT},
+    )
+    await process.start()
+    yield process
+    await process.stop()
+    assert "Traceback" not in process.log(), process.log()
+
+
+@pytest.fixture(autouse=True)
+def _clean_tracker(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "tracker" in request.fixturenames:
+        fake: FakeTracker = request.getfixturevalue("tracker")
+        fake.reset_faults()
+        fake.delay = 0
+
+
+_ids = itertools.count(1)
+
+
+@pytest.fixture
+def uid() -> int:
+    """A fresh positive id per test, so tests sharing one bot never share a chat."""
+    return 5000 + next(_ids)
+
+
+def database_bytes(process: BotProcess) -> bytes:
+    """The SQLite database with its WAL and shared-memory files, byte for byte."""
+    files = [Path(f"{process.database}{suffix}") for suffix in ("", "-wal", "-shm")]
+    return b"".join(f.read_bytes() for f in files if f.exists())
