@@ -26,7 +26,10 @@ def main() -> int:
     configure_logging(settings.log_level, secrets=[token])
     log = logging.getLogger("bot")
     try:
-        build_application(settings).run_polling(allowed_updates=Update.ALL_TYPES)
+        build_application(settings).run_polling(
+            allowed_updates=Update.ALL_TYPES,
+            bootstrap_retries=-1,  # ride out a network blip at start-up instead of exiting
+        )
     except Exception as error:  # a clear last word instead of a crash loop with a traceback
         log.critical("the bot stopped: %s", error, exc_info=log.isEnabledFor(logging.DEBUG))
         return 1

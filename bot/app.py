@@ -82,8 +82,12 @@ async def _start_services(settings: Settings) -> Services:
         log.warning("encryption key file %s is readable by other users: chmod 600 it", key_file)
     store = open_store(settings.database_url, cipher)
     await store.open()
-    await store.check_decryptable()
-    log.info("credential store ready: %d chat(s) connected", await store.count())
+    try:
+        await store.check_decryptable()
+        log.info("credential store ready: %d chat(s) connected", await store.count())
+    except BaseException:
+        await store.close()  # an open SQLite connection's thread would keep the process alive
+        raise
     client = KeitaroClient(
         timeout=settings.keitaro_timeout,
         allow_private_hosts=settings.keitaro_allow_private_hosts,

@@ -124,7 +124,7 @@ async def test_a_channel_posting_into_the_group_is_not_an_admin(
 async def test_a_forwarded_admin_command_does_not_count(
     bot: BotProcess, tg: FakeBotAPI, tracker: FakeTracker, uid: int
 ):
-    chat, admin, member = team(tg, uid)
+    chat, admin, _ = team(tg, uid)
     origin = {"type": "user", "date": 1, "sender_user": admin}
     [reply] = await ask(tg, chat, admin, "/disconnect", forward_origin=origin)
     assert "Only admins of this group" in reply.text
@@ -162,3 +162,19 @@ async def test_admin_disconnects_the_group(
     assert "Disconnected" in reply.text
     [lookup] = await ask(tg, chat, member, "/postback 42")
     assert "not connected" in lookup.text
+
+
+async def test_flood_control_delays_replies_and_loses_none(
+    bot: BotProcess, tg: FakeBotAPI, tracker: FakeTracker, uid: int
+):
+    chat, admin, member = team(tg, uid)
+    await ask(tg, chat, admin, f"/connect {tracker.url} {API_KEY}")
+    tg.flood_limit(chat["id"], n=3, retry_after=1)
+    asked = {tg.send_message(chat, member, f"/postback {pid}") for pid in (42, 43, 44) * 3}
+    replies = await tg.wait_for_messages(chat["id"], count=9, timeout=30)
+    assert {r.reply_to_message_id for r in replies} == asked
+    assert all(r.text.startswith("Postback #4") for r in replies)
+    refused = [
+        c for c in tg.calls if c.method == "sendMessage" and c.params.get("chat_id") == chat["id"]
+    ]
+    assert len(refused) > 9  # Telegram said "retry after" at least once, and the bot did

@@ -1,0 +1,61 @@
+"""Every tracker failure becomes one line a person can act on, in both languages."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot import views
+from bot.formatting import visible_length
+from keitaro_api import (
+    AuthError,
+    BadResponse,
+    CloudflareBlocked,
+    EditionError,
+    ForbiddenAddress,
+    KeitaroError,
+    NotAnApiResponse,
+    PermissionDenied,
+    RateLimited,
+    RedirectRefused,
+    ResponseTooLarge,
+    ServerError,
+    TrackerTimeout,
+    TransportError,
+    ValidationError,
+)
+from tests.fakes.bot_api import parse_html
+
+CASES = [
+    (AuthError("Unauthorized", status=401), ["401", "Unauthorized"]),
+    (EditionError("Admin API is not available in that edition", status=402), ["402", "edition"]),
+    (PermissionDenied("You have no permission to access this page", status=403), ["403"]),
+    (ValidationError("alias: Alias has already used", status=422), ["422", "alias"]),
+    (RateLimited("Too many requests", status=429), ["429"]),
+    (ServerError("SQLSTATE <b>", status=500), ["500", "SQLSTATE <b>"]),
+    (CloudflareBlocked("Error 1010: Access denied", status=403), ["Cloudflare", "1010"]),
+    (NotAnApiResponse("web page", status=502), ["502", "web page"]),
+    (BadResponse("expected a list of campaigns"), ["expected a list of campaigns"]),
+    (ResponseTooLarge("too big"), ["too large"]),
+    (RedirectRefused("moved", status=301, location_host="evil.example"), ["301", "evil.example"]),
+    (ForbiddenAddress("127.0.0.1 is a loopback address"), ["127.0.0.1"]),
+    (TrackerTimeout(timeout=15), ["15 s"]),
+    (TransportError("connection refused"), ["connection refused"]),
+    (KeitaroError("something odd", status=418), ["418", "something odd"]),
+]
+
+
+@pytest.mark.parametrize(("error", "expected"), CASES, ids=lambda v: type(v).__name__)
+def test_each_failure_names_its_cause_in_valid_html(error: KeitaroError, expected: list[str]):
+    html = views.error_text("en", error, timeout=15)
+    text, _ = parse_html(html)  # what Telegram would show; raises on invalid markup
+    for fragment in expected:
+        assert fragment in text
+    assert "\n" not in text and visible_length(html) < 400
+
+
+@pytest.mark.parametrize(("error", "expected"), CASES, ids=lambda v: type(v).__name__)
+def test_russian_error_texts_are_russian(error: KeitaroError, expected: list[str]):
+    english = views.error_text("en", error, timeout=15)
+    russian = views.error_text("ru", error, timeout=15)
+    parse_html(russian)
+    assert russian != english
