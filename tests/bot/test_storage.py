@@ -4,15 +4,12 @@ on the real server (POSTGRES_TEST_URL), each test in a schema of its own."""
 from __future__ import annotations
 
 import asyncio
-import os
-import secrets
 import stat
 from collections.abc import AsyncIterator, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 import pytest
@@ -28,8 +25,8 @@ from bot.storage import (
     open_store,
     sqlite_path,
 )
+from tests.pg import fresh_schema
 
-POSTGRES_TEST_URL = os.environ.get("POSTGRES_TEST_URL", "postgresql://postgres@127.0.0.1:5432/test")
 SUPERGROUP = -1001234567890123
 API_KEY = "f3a9c2e17b5d4e6f8a0b1c2d3e4f5a6b"
 
@@ -50,40 +47,6 @@ def credentials(chat_id: int = SUPERGROUP, **changes: object) -> ChatCredentials
         connected_at=datetime(2025, 3, 1, 12, 30, 15, 123456, tzinfo=UTC),
     )
     return replace(creds, **changes)  # type: ignore[arg-type]
-
-
-def with_search_path(dsn: str, schema: str) -> str:
-    # asyncpg passes unknown DSN query parameters to the server as settings.
-    parts = urlsplit(dsn)
-    query = [*parse_qsl(parts.query), ("search_path", schema)]
-    return urlunsplit(parts._replace(query=urlencode(query)))
-
-
-async def connect_to_test_server() -> asyncpg.Connection:
-    try:
-        return await asyncpg.connect(POSTGRES_TEST_URL, timeout=5)
-    except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
-        error = f"{type(exc).__name__}: {exc}"
-    # Outside the except block, so the report is this one message, not two tracebacks.
-    host = urlsplit(POSTGRES_TEST_URL).hostname
-    pytest.fail(
-        f"PostgreSQL test server at {host} is not reachable ({error}). "
-        "Start it, or point POSTGRES_TEST_URL at one.",
-        pytrace=False,
-    )
-
-
-@asynccontextmanager
-async def fresh_schema() -> AsyncIterator[str]:
-    """A new schema on the test server, dropped afterwards; yields a DSN that uses it."""
-    admin = await connect_to_test_server()
-    schema = f"k_{secrets.token_hex(6)}"
-    await admin.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield with_search_path(POSTGRES_TEST_URL, schema)
-    finally:
-        await admin.execute(f"DROP SCHEMA {schema} CASCADE")
-        await admin.close()
 
 
 @pytest.fixture
