@@ -5,5 +5,5 @@ cd "$(dirname "$0")/.."
 python=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
-.venv/bin/ruff check bot keitaro_api tests benchmarks
+.venv/bin/ruff check .
 exec .venv/bin/python -m pytest "$@"
