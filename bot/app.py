@@ -23,7 +23,7 @@ from keitaro_api import KeitaroClient, RequestRecord
 log = logging.getLogger(__name__)
 
 # Lookups wait on trackers; many may be in flight at once without holding up other chats.
-CONCURRENT_UPDATES = 64
+CONCURRENT_UPDATES = 256
 MENU = ("postback", "connect", "status", "disconnect", "help")
 
 
