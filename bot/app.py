@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from telegram import BotCommand, LinkPreviewOptions
+from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, Application, CommandHandler, Defaults
+from telegram.ext import AIORateLimiter, Application, CommandHandler, Defaults, TypeHandler
 
 from bot.config import Settings
 from bot.crypto import default_key_file, key_file_is_private, load_cipher
+from bot.handlers.access import only_allowed_chats
 from bot.handlers.connection import connect, disconnect, status
 from bot.handlers.errors import on_error
 from bot.handlers.help import help_command
@@ -55,6 +56,7 @@ def build_application(settings: Settings) -> Application:  # type: ignore[type-a
         .post_shutdown(post_shutdown)
         .build()
     )
+    app.add_handler(TypeHandler(Update, only_allowed_chats), group=-1)
     app.add_handler(CommandHandler(["start", "help"], help_command))
     app.add_handler(CommandHandler("connect", connect))
     app.add_handler(CommandHandler("disconnect", disconnect))
@@ -88,6 +90,11 @@ async def _start_services(settings: Settings) -> Services:
     except BaseException:
         await store.close()  # an open SQLite connection's thread would keep the process alive
         raise
+    if settings.allowed_chats is not None:
+        log.info(
+            "private mode: serving only %d chat(s) from ALLOWED_CHAT_IDS",
+            len(settings.allowed_chats),
+        )
     client = KeitaroClient(
         timeout=settings.keitaro_timeout,
         allow_private_hosts=settings.keitaro_allow_private_hosts,

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///data/keitaro-bot.sqlite3"
+_CHAT_ID = re.compile(r"-?[0-9]{1,20}", re.ASCII)
+
+
+def _split_ids(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 class Settings(BaseSettings):
@@ -34,6 +40,11 @@ class Settings(BaseSettings):
         default=False, description="Allow trackers on loopback or private addresses."
     )
     keitaro_timeout: float = Field(default=15.0, gt=0, le=120)
+    allowed_chat_ids: str = Field(
+        default="",
+        description="Comma-separated chat ids the bot serves (a user's id is their private "
+        "chat). Empty: every chat.",
+    )
     log_level: str = Field(default="INFO")
 
     @field_validator("log_level")
@@ -43,6 +54,19 @@ class Settings(BaseSettings):
         if not isinstance(logging.getLevelName(level), int):
             raise ValueError(f"unknown log level {value!r}")
         return level
+
+    @field_validator("allowed_chat_ids")
+    @classmethod
+    def _chat_ids(cls, value: str) -> str:
+        for item in _split_ids(value):
+            if not _CHAT_ID.fullmatch(item):
+                raise ValueError(f"not a chat id: {item!r}")
+        return value
+
+    @property
+    def allowed_chats(self) -> frozenset[int] | None:
+        """The chats the bot serves, or None when it serves every chat."""
+        return frozenset(int(item) for item in _split_ids(self.allowed_chat_ids)) or None
 
     @field_validator("telegram_api_base_url")
     @classmethod

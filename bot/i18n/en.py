@@ -20,6 +20,10 @@ TEXTS: dict[str, object] = {
         "Each chat has its own connection; in a group only admins can connect or disconnect, "
         "and everyone can look postbacks up. I delete the message that holds the key."
     ),
+    "access.private": (
+        "This bot is private: it serves only the chats its operator allowed. "
+        "To use it here, ask the operator to add this chat's id, <code>{chat_id}</code>."
+    ),
     "commands.postback": "Show a postback by id",
     "commands.connect": "Connect this chat to a Keitaro tracker",
     "commands.status": "Show this chat's tracker",

@@ -178,3 +178,18 @@ async def test_flood_control_delays_replies_and_loses_none(
         c for c in tg.calls if c.method == "sendMessage" and c.params.get("chat_id") == chat["id"]
     ]
     assert len(refused) > 9  # Telegram said "retry after" at least once, and the bot did
+
+
+async def test_an_edit_by_a_former_admin_is_checked_against_current_rights(
+    bot: BotProcess, tg: FakeBotAPI, tracker: FakeTracker, uid: int
+):
+    chat, admin, member = team(tg, uid)
+    await ask(tg, chat, admin, f"/connect {tracker.url} {API_KEY}")
+    asked = tg.send_message(chat, admin, "/status")
+    await tg.wait_for_messages(chat["id"])
+    tg.set_member(chat["id"], admin, "member")  # demoted since
+    tg.edit_message(chat["id"], asked, "/disconnect")
+    [refused] = await tg.wait_for_messages(chat["id"])
+    assert "Only admins of this group" in refused.text
+    [still] = await ask(tg, chat, member, "/postback 42")
+    assert still.text.startswith("Postback #42")
