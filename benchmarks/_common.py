@@ -59,7 +59,7 @@ class Table:
 
     def render(self) -> str:
         header = ("case", "n", "min ms", "median ms", "p95 ms", "max ms", "tracker requests")
-        lines = [header]
+        lines: list[tuple[str, ...]] = [header]
         for row in self.rows:
             ordered = sorted(row.samples)
             lines.append(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import copy
+import functools
 import json
 import random
 import time
@@ -39,9 +40,10 @@ def requests_text(fake: FakeTracker, since: int, lookups: int) -> str:
     return f"{total} ({' + '.join(parts)}; {total / lookups:.2f}/lookup)"
 
 
-async def timed(call: Callable[[], Awaitable[object]]) -> float:
+async def timed(work: Awaitable[object]) -> float:
+    """Seconds that awaiting ``work`` (a coroutine not yet started) took."""
     started = time.monotonic()
-    await call()
+    await work
     return time.monotonic() - started
 
 
@@ -71,7 +73,7 @@ async def burst(
 ) -> tuple[float, list[float]]:
     """All lookups at once; returns the time until the last answered and each one's latency."""
     clock = Stopwatch()
-    latencies = await asyncio.gather(*(timed(lambda i=i: lookup(i)) for i in ids))
+    latencies = await asyncio.gather(*(timed(lookup(i)) for i in ids))
     return clock.elapsed(), list(latencies)
 
 
@@ -94,14 +96,16 @@ async def run(args: argparse.Namespace) -> None:
     async with FakeTracker(campaigns=campaigns) as fake:
         tracker = Tracker.from_user_input(fake.url, fake.api_key)
 
-        def new_client(**kwargs: float) -> KeitaroClient:
-            return KeitaroClient(allow_private_hosts=True, **kwargs)
+        def new_client(miss_refresh_interval: float = 5.0) -> KeitaroClient:
+            return KeitaroClient(
+                allow_private_hosts=True, miss_refresh_interval=miss_refresh_interval
+            )
 
         # Cold: a fresh client (empty index, no pooled connection) per lookup.
         since, samples = len(fake.requests), []
         for _ in range(args.cold):
             async with new_client() as cold:
-                samples.append(await timed(lambda c=cold: c.lookup_postback(tracker, 42)))
+                samples.append(await timed(cold.lookup_postback(tracker, 42)))
         table.add("cold: first lookup, empty index", samples, requests_text(fake, since, args.cold))
 
         async with new_client() as client:
@@ -109,13 +113,13 @@ async def run(args: argparse.Namespace) -> None:
 
             since = len(fake.requests)
             ids = [rng.choice(known) for _ in range(args.hits)]
-            samples = [await timed(lambda i=i: client.lookup_postback(tracker, i)) for i in ids]
+            samples = [await timed(client.lookup_postback(tracker, i)) for i in ids]
             table.add("warm: index hit", samples, requests_text(fake, since, args.hits))
 
             await client.list_campaigns(tracker)  # the index is now moments old
             since = len(fake.requests)
             samples = [
-                await timed(lambda i=i: expect_missing(client, tracker, i))
+                await timed(expect_missing(client, tracker, i))
                 for i in unknown_ids(args.campaigns, args.misses)
             ]
             table.add(
@@ -127,7 +131,7 @@ async def run(args: argparse.Namespace) -> None:
             since, samples, walls_warm = len(fake.requests), [], []
             for _ in range(args.rounds):
                 wall, latencies = await burst(
-                    lambda i: client.lookup_postback(tracker, i), rng.sample(known, BURST)
+                    functools.partial(client.lookup_postback, tracker), rng.sample(known, BURST)
                 )
                 samples.extend(latencies)
                 walls_warm.append(wall)
@@ -142,7 +146,7 @@ async def run(args: argparse.Namespace) -> None:
             await client.lookup_postback(tracker, 42)
             since = len(fake.requests)
             samples = [
-                await timed(lambda i=i: expect_missing(client, tracker, i))
+                await timed(expect_missing(client, tracker, i))
                 for i in unknown_ids(args.campaigns, args.naive)
             ]
             table.add(
@@ -156,7 +160,7 @@ async def run(args: argparse.Namespace) -> None:
         for _ in range(args.rounds):
             async with new_client() as client:
                 wall, latencies = await burst(
-                    lambda i, c=client: c.lookup_postback(tracker, i),
+                    functools.partial(client.lookup_postback, tracker),
                     rng.sample(known, BURST),
                 )
             samples.extend(latencies)
@@ -170,7 +174,7 @@ async def run(args: argparse.Namespace) -> None:
         async with aiohttp.ClientSession() as session:
             since = len(fake.requests)
             samples = [
-                await timed(lambda i=i: naive_lookup(session, fake, i))
+                await timed(naive_lookup(session, fake, i))
                 for i in (rng.choice(known) for _ in range(args.naive))
             ]
             table.add(
@@ -180,7 +184,7 @@ async def run(args: argparse.Namespace) -> None:
             )
             since = len(fake.requests)
             wall_naive, latencies = await burst(
-                lambda i: naive_lookup(session, fake, i), rng.sample(known, BURST)
+                functools.partial(naive_lookup, session, fake), rng.sample(known, BURST)
             )
             table.add(
                 f"naive: burst of {BURST}, each lookup",
