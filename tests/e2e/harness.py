@@ -56,8 +56,10 @@ class BotProcess:
 
     async def stop(self) -> int:
         process = self._process
-        if process is None or process.returncode is not None:
-            return process.returncode if process else 0
+        if process is None:
+            return 0
+        if process.returncode is not None:
+            return process.returncode
         process.send_signal(signal.SIGTERM)
         try:
             return await asyncio.wait_for(process.wait(), 15)
