@@ -10,7 +10,7 @@ from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, CommandHandler, Defaults, TypeHandler
 
 from bot.config import Settings
-from bot.crypto import default_key_file, key_file_is_private, load_cipher
+from bot.crypto import default_key_file, key_file_is_private
 from bot.handlers.access import only_allowed_chats
 from bot.handlers.connection import connect, disconnect, status
 from bot.handlers.errors import on_error
@@ -18,7 +18,7 @@ from bot.handlers.help import help_command
 from bot.handlers.postback import postback
 from bot.i18n import LANGUAGES, t
 from bot.services import Services, install, services_in
-from bot.storage import open_store
+from bot.storage import open_store_with_keys
 from keitaro_api import KeitaroClient, RequestRecord
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,9 @@ async def _start_services(settings: Settings) -> Services:
         else default_key_file(settings.database_url)
     )
     configured = settings.credentials_encryption_key
-    cipher, generated = load_cipher(configured.get_secret_value() if configured else None, key_file)
+    store, generated = await open_store_with_keys(
+        settings.database_url, configured.get_secret_value() if configured else None, key_file
+    )
     if generated:
         log.warning(
             "generated a new encryption key for stored API keys at %s (mode 0600); back it up: "
@@ -82,10 +84,7 @@ async def _start_services(settings: Settings) -> Services:
         )
     elif configured is None and not key_file_is_private(key_file):
         log.warning("encryption key file %s is readable by other users: chmod 600 it", key_file)
-    store = open_store(settings.database_url, cipher)
-    await store.open()
     try:
-        await store.check_decryptable()
         log.info("credential store ready: %d chat(s) connected", await store.count())
     except BaseException:
         await store.close()  # an open SQLite connection's thread would keep the process alive

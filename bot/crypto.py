@@ -34,10 +34,24 @@ class WrongEncryptionKey(Exception):
         self.chat_id = chat_id
 
 
+class MissingEncryptionKey(Exception):
+    """The key file is gone while the store still holds credentials encrypted with a key."""
+
+    def __init__(self, key_file: Path, stored: int) -> None:
+        super().__init__(
+            f"the encryption key file {key_file} is missing, but the database holds {stored} "
+            "stored credential(s) encrypted with a key. No new key was generated and nothing "
+            "was changed. Restore the key file from your backup, or set "
+            "CREDENTIALS_ENCRYPTION_KEY (or ENCRYPTION_KEY_FILE) to the key they were saved with."
+        )
+        self.key_file = key_file
+        self.stored = stored
+
+
 class CredentialCipher:
     """Encrypts with the first key, decrypts with any of them."""
 
-    __slots__ = ("_fernet", "_key_count")
+    __slots__ = ("_fernet", "_key_count", "_primary")
 
     def __init__(self, keys: Sequence[str | bytes]) -> None:
         if not keys:
@@ -55,6 +69,7 @@ class CredentialCipher:
                     'print(Fernet.generate_key().decode())"'
                 ) from None
         self._fernet = MultiFernet(fernets)
+        self._primary = fernets[0]
         self._key_count = len(fernets)
 
     def __repr__(self) -> str:
@@ -69,6 +84,18 @@ class CredentialCipher:
         except InvalidToken:
             raise WrongEncryptionKey() from None
 
+    @property
+    def key_count(self) -> int:
+        return self._key_count
+
+    def is_current(self, token: bytes) -> bool:
+        """Whether the token is already encrypted with the first (primary) key."""
+        try:
+            self._primary.decrypt(token)
+        except InvalidToken:
+            return False
+        return True
+
     def rotate(self, token: bytes) -> bytes:
         """Re-encrypt a token with the primary key."""
         try:
@@ -77,25 +104,68 @@ class CredentialCipher:
             raise WrongEncryptionKey() from None
 
 
-def load_cipher(configured_keys: str | None, key_file: Path) -> tuple[CredentialCipher, bool]:
-    """Build the cipher from the configured keys, else from the key file, else a new key.
+def load_cipher(configured_keys: str | None, key_file: Path) -> CredentialCipher | None:
+    """The cipher of the configured keys, else of the key file; None when there are neither.
 
-    Returns the cipher and whether a key was generated (and written to ``key_file``), so the
-    caller can tell the operator to back that file up. A blank ``configured_keys`` counts as
-    not configured.
+    A blank ``configured_keys`` counts as not configured. Generating a key is the caller's
+    decision (see ``bot.storage.open_store_with_keys``): a new key is right for an empty store
+    only, never for one whose credentials were saved with a key that went missing.
     """
     if configured_keys is not None and configured_keys.strip():
-        keys = [key.strip() for key in configured_keys.split(",") if key.strip()]
-        return CredentialCipher(keys), False
+        return CredentialCipher(split_keys(configured_keys))
     if key_file.exists():
-        return _read_key_file(key_file), False
-    key = Fernet.generate_key()
+        return _read_key_file(key_file)
+    return None
+
+
+def split_keys(text: str) -> list[str]:
+    """Keys separated by commas or whitespace (the key file holds one a line), in order."""
+    return text.replace(",", " ").split()
+
+
+def generate_key() -> bytes:
+    return Fernet.generate_key()
+
+
+def write_new_key_file(key_file: Path, key: bytes) -> None:
+    """Create ``key_file`` holding ``key``, mode 0600. FileExistsError if it exists."""
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    # Created with mode 0600 in the same call that creates it, so it is never readable by
+    # others, not even between creation and a chmod; O_EXCL never overwrites an existing key.
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        _write_new_key_file(key_file, key)
-    except FileExistsError:
-        # Another process created it since we looked: use its key, not ours.
-        return _read_key_file(key_file), False
-    return CredentialCipher([key]), True
+        os.write(fd, key + b"\n")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    _fsync_directory(key_file.parent)
+
+
+def add_key_to_file(key_file: Path, key: bytes) -> int:
+    """Put ``key`` first in the existing ``key_file``, keeping its keys after it.
+
+    Returns how many keys the file now holds. The file is replaced atomically (a new file of
+    mode 0600, fsynced, renamed over the old one), so a crash leaves either the old file or
+    the new one, never a torn one. Raises FileNotFoundError if there is no key file: a key is
+    added to the keys in use, never instead of them.
+    """
+    current = _key_file_keys(key_file)  # refuses a missing or broken file before writing
+    CredentialCipher([key])  # a bad key is refused before the file is touched
+    lines = b"".join(k + b"\n" for k in [key, *current])
+    temporary = key_file.with_name(f".{key_file.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        try:
+            os.write(fd, lines)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temporary, key_file)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    _fsync_directory(key_file.parent)
+    return 1 + len(current)
 
 
 def key_file_is_private(path: Path) -> bool:
@@ -115,22 +185,27 @@ def default_key_file(database_url: str) -> Path:
 
 
 def _read_key_file(key_file: Path) -> CredentialCipher:
+    return CredentialCipher(_key_file_keys(key_file))
+
+
+def _key_file_keys(key_file: Path) -> list[bytes]:
+    keys = key_file.read_bytes().replace(b",", b" ").split()
     try:
-        return CredentialCipher([key_file.read_bytes().strip()])
+        CredentialCipher(keys)
     except InvalidEncryptionKey:
         raise InvalidEncryptionKey(
-            f"the key file {key_file} does not hold a valid Fernet key. Restore it from your "
-            "backup; if no credentials were ever saved with it, delete it to generate a new one."
+            f"the key file {key_file} does not hold valid Fernet keys (one a line, the one to "
+            "encrypt with first). Restore it from your backup; if no credentials were ever "
+            "saved with it, delete it to generate a new one."
         ) from None
+    return keys
 
 
-def _write_new_key_file(key_file: Path, key: bytes) -> None:
-    key_file.parent.mkdir(parents=True, exist_ok=True)
-    # Created with mode 0600 in the same call that creates it, so it is never readable by
-    # others, not even between creation and a chmod; O_EXCL never overwrites an existing key.
-    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+def _fsync_directory(directory: Path) -> None:
+    # The new directory entry (a created or renamed file) survives a power loss only once the
+    # directory itself is on disk.
+    fd = os.open(directory, os.O_RDONLY)
     try:
-        os.write(fd, key + b"\n")
         os.fsync(fd)
     finally:
         os.close(fd)

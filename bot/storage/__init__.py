@@ -5,8 +5,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bot.crypto import CredentialCipher
-from bot.storage.base import ChatCredentials, CredentialStore
+from bot.crypto import (
+    CredentialCipher,
+    MissingEncryptionKey,
+    generate_key,
+    load_cipher,
+    write_new_key_file,
+)
+from bot.storage.base import ChatCredentials, CredentialStore, RotationReport
 from bot.storage.postgres import PostgresCredentialStore
 from bot.storage.sqlite import SQLiteCredentialStore
 
@@ -14,8 +20,10 @@ __all__ = [
     "ChatCredentials",
     "CredentialStore",
     "PostgresCredentialStore",
+    "RotationReport",
     "SQLiteCredentialStore",
     "open_store",
+    "open_store_with_keys",
     "sqlite_path",
 ]
 
@@ -33,6 +41,42 @@ def open_store(database_url: str, cipher: CredentialCipher) -> CredentialStore:
     if path is not None:
         return SQLiteCredentialStore(path, cipher)
     return PostgresCredentialStore(database_url.strip(), cipher)
+
+
+async def open_store_with_keys(
+    database_url: str, configured_keys: str | None, key_file: Path
+) -> tuple[CredentialStore, bool]:
+    """Open the store with the configured keys or the key file's, checked to decrypt.
+
+    With neither, a new key is generated, but only for a store with no credentials yet: for
+    one that has some, their key went missing, and a new key would only hide that. Then
+    MissingEncryptionKey is raised and no key file is written, so the next start says the same.
+    Returns the open store and whether a key file was generated. Closes the store on failure.
+    """
+    while True:
+        cipher = load_cipher(configured_keys, key_file)
+        new_key = None
+        if cipher is None:
+            new_key = generate_key()
+            cipher = CredentialCipher([new_key])
+        store = open_store(database_url, cipher)
+        await store.open()
+        try:
+            if new_key is not None:
+                stored = await store.count()
+                if stored:
+                    raise MissingEncryptionKey(key_file, stored)
+                try:
+                    write_new_key_file(key_file, new_key)
+                except FileExistsError:
+                    # Another process created it since we looked: use its key, not ours.
+                    await store.close()
+                    continue
+            await store.check_decryptable()
+        except BaseException:
+            await store.close()  # an open SQLite connection's thread would keep a process alive
+            raise
+        return store, new_key is not None
 
 
 def sqlite_path(database_url: str) -> Path | None:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pydantic import SecretStr
 
 from bot.crypto import CredentialCipher, WrongEncryptionKey
+
+ROTATION_BATCH = 100  # rows per transaction: a few milliseconds of write lock
+ROTATION_PASSES = 5
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,70 @@ class CredentialStore(ABC):
 
         Run at start-up, so that a wrong key is a clear error before the first lookup.
         """
+
+    @abstractmethod
+    async def rotate(self, *, batch_size: int = ROTATION_BATCH) -> RotationReport:
+        """Re-encrypt every stored API key with the cipher's first key, in place.
+
+        Safe while bots read and write the store (see ``rotate_tokens``). Rows that no
+        configured key decrypts are left exactly as they were and reported.
+        """
+
+
+@dataclass(frozen=True)
+class RotationReport:
+    rotated: int  # rows re-encrypted with the first key
+    already_current: int  # rows that were encrypted with it already when first read
+    undecryptable: tuple[int, ...]  # chat ids no configured key decrypts; left untouched
+    complete: bool  # the last pass found nothing left to rotate
+
+    @property
+    def ok(self) -> bool:
+        return self.complete and not self.undecryptable
+
+
+# One page of (chat_id, token) ordered by chat_id, after the given chat id (None: from the start).
+ReadPage = Callable[[int | None, int], Awaitable[Sequence[tuple[int, bytes]]]]
+# Writes (chat_id, old token, new token) where the row still holds the old token, in one
+# transaction; returns how many rows it rewrote.
+SwapTokens = Callable[[Sequence[tuple[int, bytes, bytes]]], Awaitable[int]]
+
+
+async def rotate_tokens(
+    cipher: CredentialCipher, read_page: ReadPage, swap: SwapTokens, batch_size: int
+) -> RotationReport:
+    """The rotation both backends run, over their own page reader and token swapper.
+
+    Each batch is one short transaction, so a running bot's reads and writes wait for a few
+    milliseconds at most. A row is rewritten only if it still holds the token that was read:
+    a put, delete or move that lands in between wins, and the row is looked at again on the
+    next pass. Passes repeat until one finds nothing to rewrite; that last pass is what proves
+    every row is on the first key. If a process keeps writing with an old key, that never
+    happens, and the report says the rotation is not complete.
+    """
+    rotated = already_current = 0
+    undecryptable: list[int] = []
+    for pass_number in range(ROTATION_PASSES):
+        attempted = 0
+        undecryptable = []
+        after: int | None = None
+        while page := await read_page(after, batch_size):
+            after = page[-1][0]
+            swaps = []
+            for chat_id, token in page:
+                if cipher.is_current(token):
+                    already_current += pass_number == 0
+                    continue
+                try:
+                    swaps.append((chat_id, token, cipher.rotate(token)))
+                except WrongEncryptionKey:
+                    undecryptable.append(chat_id)
+            if swaps:
+                attempted += len(swaps)
+                rotated += await swap(swaps)
+        if not attempted:
+            return RotationReport(rotated, already_current, tuple(undecryptable), complete=True)
+    return RotationReport(rotated, already_current, tuple(undecryptable), complete=False)
 
 
 def credentials_from_row(

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC
 from typing import Any
 
 import asyncpg
 
 from bot.crypto import CredentialCipher
-from bot.storage.base import ChatCredentials, CredentialStore, credentials_from_row
+from bot.storage.base import (
+    ROTATION_BATCH,
+    ChatCredentials,
+    CredentialStore,
+    RotationReport,
+    credentials_from_row,
+    rotate_tokens,
+)
 
 _CREATE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS chat_credentials (
@@ -37,6 +45,14 @@ ON CONFLICT (chat_id) DO UPDATE SET
     connected_by_id = EXCLUDED.connected_by_id,
     connected_by_name = EXCLUDED.connected_by_name,
     connected_at = EXCLUDED.connected_at
+"""
+
+# One statement, so one transaction per batch. Under READ COMMITTED a row that a concurrent
+# put changed is re-checked against its new version, which no longer holds the old token.
+_SWAP_TOKENS = """
+UPDATE chat_credentials AS c SET api_key_encrypted = s.new
+FROM unnest($1::bigint[], $2::bytea[], $3::bytea[]) AS s(chat_id, old, new)
+WHERE c.chat_id = s.chat_id AND c.api_key_encrypted = s.old
 """
 
 
@@ -116,6 +132,25 @@ class PostgresCredentialStore(CredentialStore):
         row = await self._db.fetchrow(f"SELECT {_COLUMNS} FROM chat_credentials LIMIT 1")
         if row is not None:
             self._from_row(row)
+
+    async def rotate(self, *, batch_size: int = ROTATION_BATCH) -> RotationReport:
+        db = self._db
+
+        async def read_page(after: int | None, limit: int) -> list[tuple[int, bytes]]:
+            rows = await db.fetch(
+                "SELECT chat_id, api_key_encrypted FROM chat_credentials "
+                "WHERE $1::bigint IS NULL OR chat_id > $1 ORDER BY chat_id LIMIT $2",
+                after,
+                limit,
+            )
+            return [(row["chat_id"], row["api_key_encrypted"]) for row in rows]
+
+        async def swap(swaps: Sequence[tuple[int, bytes, bytes]]) -> int:
+            chat_ids, old, new = zip(*swaps, strict=True)
+            status = await db.execute(_SWAP_TOKENS, list(chat_ids), list(old), list(new))
+            return int(status.rsplit(" ", 1)[1])  # "UPDATE <rows>"
+
+        return await rotate_tokens(self._cipher, read_page, swap, batch_size)
 
     @property
     def _db(self) -> asyncpg.Pool:

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 import aiosqlite
 
 from bot.crypto import CredentialCipher
-from bot.storage.base import ChatCredentials, CredentialStore, credentials_from_row
+from bot.storage.base import (
+    ROTATION_BATCH,
+    ChatCredentials,
+    CredentialStore,
+    RotationReport,
+    credentials_from_row,
+    rotate_tokens,
+)
 
 SCHEMA_VERSION = 1
 
@@ -117,6 +125,44 @@ class SQLiteCredentialStore(CredentialStore):
             row = await cursor.fetchone()
         if row is not None:
             self._from_row(row)
+
+    async def rotate(self, *, batch_size: int = ROTATION_BATCH) -> RotationReport:
+        self._conn  # noqa: B018 -- the same "not open" error as every other method
+        # A connection of its own: a transaction on the shared one would take in the bot's
+        # concurrent writes, and their put() would return before they were committed.
+        async with aiosqlite.connect(self.path, isolation_level=None) as db:
+            await self._configure(db)
+
+            async def read_page(after: int | None, limit: int) -> list[tuple[int, bytes]]:
+                where = "" if after is None else "WHERE chat_id > ?"
+                parameters = (limit,) if after is None else (after, limit)
+                async with db.execute(
+                    f"SELECT chat_id, api_key_encrypted FROM chat_credentials {where} "
+                    "ORDER BY chat_id LIMIT ?",
+                    parameters,
+                ) as cursor:
+                    return [(int(row[0]), bytes(row[1])) for row in await cursor.fetchall()]
+
+            async def swap(swaps: Sequence[tuple[int, bytes, bytes]]) -> int:
+                # IMMEDIATE: take the write lock now, so that the compare and the write
+                # below see the same row; other writers wait (busy_timeout) for this batch.
+                await db.execute("BEGIN IMMEDIATE")
+                try:
+                    swapped = 0
+                    for chat_id, old, new in swaps:
+                        cursor = await db.execute(
+                            "UPDATE chat_credentials SET api_key_encrypted = ? "
+                            "WHERE chat_id = ? AND api_key_encrypted = ?",
+                            (new, chat_id, old),
+                        )
+                        swapped += cursor.rowcount
+                    await db.execute("COMMIT")
+                except BaseException:
+                    await db.execute("ROLLBACK")
+                    raise
+                return swapped
+
+            return await rotate_tokens(self._cipher, read_page, swap, batch_size)
 
     @property
     def _conn(self) -> aiosqlite.Connection:

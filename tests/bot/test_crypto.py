@@ -14,9 +14,12 @@ from bot.crypto import (
     CredentialCipher,
     InvalidEncryptionKey,
     WrongEncryptionKey,
+    add_key_to_file,
     default_key_file,
+    generate_key,
     key_file_is_private,
     load_cipher,
+    write_new_key_file,
 )
 from bot.storage import ChatCredentials
 
@@ -35,38 +38,46 @@ def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-def test_first_start_generates_a_private_key_file_and_the_next_start_reuses_it(
-    tmp_path: Path, permissive_umask: None
-) -> None:
+def test_a_new_key_file_is_private_and_loads_back(tmp_path: Path, permissive_umask: None) -> None:
     key_file = tmp_path / "not" / "yet" / "there" / "bot.sqlite3.key"
+    key = generate_key()
 
-    first, generated = load_cipher(None, key_file)
-    token = first.encrypt(API_KEY)
-    second, generated_again = load_cipher(None, key_file)
+    write_new_key_file(key_file, key)
+    cipher = load_cipher(None, key_file)
 
-    assert generated is True
     assert mode(key_file) == 0o600
     assert key_file_is_private(key_file)
-    assert generated_again is False
-    assert second.decrypt(token) == API_KEY
+    assert cipher is not None
+    assert Fernet(key).decrypt(cipher.encrypt(API_KEY)).decode() == API_KEY
 
 
-def test_blank_configured_keys_count_as_not_configured(tmp_path: Path) -> None:
+def test_an_existing_key_file_is_never_overwritten(tmp_path: Path) -> None:
+    key_file = tmp_path / "bot.key"
+    key_file.write_bytes(b"the key in use\n")
+
+    with pytest.raises(FileExistsError):
+        write_new_key_file(key_file, generate_key())
+
+    assert key_file.read_bytes() == b"the key in use\n"
+
+
+def test_without_configured_keys_or_key_file_there_is_no_cipher_and_no_file(
+    tmp_path: Path,
+) -> None:
     key_file = tmp_path / "bot.key"
 
-    _, generated = load_cipher("  ", key_file)
-
-    assert generated is True
-    assert key_file.exists()
+    assert load_cipher(None, key_file) is None
+    assert load_cipher("  ", key_file) is None  # blank counts as not configured
+    assert not key_file.exists()
 
 
 def test_configured_keys_are_used_and_no_key_file_is_written(tmp_path: Path) -> None:
     key = Fernet.generate_key()
     key_file = tmp_path / "bot.key"
 
-    cipher, generated = load_cipher(key.decode(), key_file)
+    cipher = load_cipher(key.decode(), key_file)
 
-    assert generated is False
+    assert cipher is not None
     assert not key_file.exists()
     assert Fernet(key).decrypt(cipher.encrypt(API_KEY)).decode() == API_KEY
 
@@ -77,9 +88,9 @@ def test_an_existing_key_file_is_loaded_even_when_others_can_read_it(tmp_path: P
     key_file.write_bytes(key + b"\n")
     key_file.chmod(0o644)
 
-    cipher, generated = load_cipher(None, key_file)
+    cipher = load_cipher(None, key_file)
 
-    assert generated is False
+    assert cipher is not None
     assert not key_file_is_private(key_file)
     assert key_file.read_bytes() == key + b"\n"
     assert cipher.decrypt(Fernet(key).encrypt(API_KEY.encode())) == API_KEY
@@ -100,17 +111,66 @@ def test_comma_separated_keys_decrypt_tokens_of_the_old_key_and_rotate_them(
     tmp_path: Path,
 ) -> None:
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
-    old_token = load_cipher(old, tmp_path / "k")[0].encrypt(API_KEY)
+    old_token = CredentialCipher([old]).encrypt(API_KEY)
 
-    both, _ = load_cipher(f"{new}, {old}", tmp_path / "k")
+    both = load_cipher(f"{new}, {old}", tmp_path / "k")
+    new_only = load_cipher(new, tmp_path / "k")
+    assert both is not None and new_only is not None
     rotated = both.rotate(old_token)
-    new_only, _ = load_cipher(new, tmp_path / "k")
 
     assert both.decrypt(old_token) == API_KEY
     assert new_only.decrypt(rotated) == API_KEY
     assert new_only.decrypt(both.encrypt(API_KEY)) == API_KEY  # the first key encrypts
+    assert both.is_current(rotated) and not both.is_current(old_token)
     with pytest.raises(WrongEncryptionKey):
         new_only.decrypt(old_token)
+
+
+def test_add_key_puts_the_new_key_first_and_keeps_the_old_ones(
+    tmp_path: Path, permissive_umask: None
+) -> None:
+    key_file = tmp_path / "bot.key"
+    old = generate_key()
+    write_new_key_file(key_file, old)
+    old_token = CredentialCipher([old]).encrypt(API_KEY)
+    new = generate_key()
+
+    assert add_key_to_file(key_file, new) == 2
+
+    assert key_file.read_bytes() == new + b"\n" + old + b"\n"
+    assert mode(key_file) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["bot.key"]  # no temporary file left
+    both = load_cipher(None, key_file)
+    assert both is not None
+    assert both.decrypt(old_token) == API_KEY
+    assert Fernet(new).decrypt(both.encrypt(API_KEY)).decode() == API_KEY
+
+
+def test_a_key_file_may_list_keys_comma_separated_too(tmp_path: Path) -> None:
+    old, new = generate_key(), generate_key()
+    key_file = tmp_path / "bot.key"
+    key_file.write_bytes(new + b", " + old)
+
+    cipher = load_cipher(None, key_file)
+
+    assert cipher is not None and cipher.key_count == 2
+    assert cipher.decrypt(CredentialCipher([old]).encrypt(API_KEY)) == API_KEY
+
+
+def test_add_key_refuses_a_missing_or_broken_key_file_and_changes_nothing(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.key"
+    broken = tmp_path / "broken.key"
+    broken.write_bytes(b"not-a-key-but-maybe-a-secret\n")
+
+    with pytest.raises(FileNotFoundError):
+        add_key_to_file(missing, generate_key())
+    with pytest.raises(InvalidEncryptionKey) as raised:
+        add_key_to_file(broken, generate_key())
+
+    assert not missing.exists()
+    assert broken.read_bytes() == b"not-a-key-but-maybe-a-secret\n"
+    assert "not-a-key" not in str(raised.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.key"]
 
 
 @pytest.mark.parametrize(
