@@ -62,6 +62,12 @@ _CAMPAIGN = TypeAdapter(Campaign)
 _CAMPAIGNS = TypeAdapter(list[Campaign])
 
 
+# One hanging tracker may hold at most this many connections, so lookups on other trackers
+# never wait for a free connection behind it; its own extra lookups wait (within the timeout).
+MAX_CONNECTIONS_PER_HOST = 16
+MAX_CONNECTIONS = 1024
+
+
 @dataclass(frozen=True, repr=False)
 class Tracker:
     """A tracker root URL and its Admin API key. The key is never shown, only ``abcd…wxyz``."""
@@ -426,7 +432,11 @@ class KeitaroClient:
             # address at request time, which also covers DNS answers that change later.
             resolver = None if self._allow_private_hosts else _PublicAddressResolver()
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(resolver=resolver, limit=100),
+                connector=aiohttp.TCPConnector(
+                    resolver=resolver,
+                    limit=MAX_CONNECTIONS,
+                    limit_per_host=MAX_CONNECTIONS_PER_HOST,
+                ),
                 cookie_jar=aiohttp.DummyCookieJar(),
             )
         return self._session
