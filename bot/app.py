@@ -7,7 +7,15 @@ from pathlib import Path
 
 from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, Application, CommandHandler, Defaults, TypeHandler
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    CommandHandler,
+    Defaults,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 
 from bot.config import Settings
 from bot.crypto import default_key_file, key_file_is_private
@@ -15,6 +23,7 @@ from bot.handlers.access import only_allowed_chats
 from bot.handlers.connection import connect, disconnect, status
 from bot.handlers.errors import on_error
 from bot.handlers.help import help_command
+from bot.handlers.migration import follow_migration
 from bot.handlers.postback import postback
 from bot.i18n import LANGUAGES, t
 from bot.services import Services, install, services_in
@@ -23,8 +32,9 @@ from keitaro_api import KeitaroClient, RequestRecord
 
 log = logging.getLogger(__name__)
 
-# Lookups wait on trackers; many may be in flight at once without holding up other chats.
-CONCURRENT_UPDATES = 256
+# Lookups wait on trackers (up to KEITARO_TIMEOUT); a chat hammering a hanging tracker must not
+# use up the slots other chats need. An update in flight is one small coroutine.
+CONCURRENT_UPDATES = 1024
 MENU = ("postback", "connect", "status", "disconnect", "help")
 
 
@@ -62,6 +72,7 @@ def build_application(settings: Settings) -> Application:  # type: ignore[type-a
     app.add_handler(CommandHandler("disconnect", disconnect))
     app.add_handler(CommandHandler("status", status))
     app.add_handler(CommandHandler("postback", postback))
+    app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, follow_migration))
     app.add_error_handler(on_error)
     return app
 

@@ -16,7 +16,8 @@ _QUIET = {
     "asyncio": logging.INFO,
 }
 
-_CONNECT_ARGS = re.compile(r"(/connect(?:@\w+)?\s+\S+\s+)\S+", re.IGNORECASE)
+# Everything after /connect, in whichever order or on whichever lines the arguments came.
+_CONNECT_ARGS = re.compile(r"(/connect(?:@\w+)?)\s[^'\"]*", re.IGNORECASE)
 _KEY_HEADER = re.compile(
     r"((?:api-key|authorization)['\"]?\s*[:=]\s*['\"]?(?:bearer\s+)?)[^'\"\s,}]+", re.I
 )
@@ -37,7 +38,7 @@ class RedactingFormatter(logging.Formatter):
 def redact(text: str, secrets: list[str]) -> str:
     for secret in secrets:
         text = text.replace(secret, REDACTED)
-    text = _CONNECT_ARGS.sub(lambda m: m.group(1) + REDACTED, text)
+    text = _CONNECT_ARGS.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
     return _KEY_HEADER.sub(lambda m: m.group(1) + REDACTED, text)
 
 

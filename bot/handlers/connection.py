@@ -9,6 +9,7 @@ from telegram import Message, Update
 from telegram.ext import ContextTypes
 
 from bot import views
+from bot.formatting import Markup
 from bot.handlers.common import (
     argument_text,
     delete_quietly,
@@ -20,7 +21,7 @@ from bot.handlers.common import (
 from bot.i18n import t
 from bot.services import services
 from bot.storage import ChatCredentials
-from keitaro_api import InvalidTrackerURL, KeitaroError, Tracker, display_url
+from keitaro_api import InvalidTrackerURL, KeitaroError, Tracker, TransportError, display_url
 from keitaro_api.redact import mask_key
 
 log = logging.getLogger(__name__)
@@ -32,32 +33,44 @@ async def connect(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     lang = lang_of(update)
     args = argument_text(message).split()
-    # Whatever else happens, a message that may hold a key does not stay in the chat.
+    # Whatever else happens, a message that may hold a key does not stay in the chat, and
+    # every answer says whether it is gone or the key should be rotated.
     deleted = await delete_quietly(message) if args else False
+    note = _deletion_note(lang, args, deleted, is_group(chat))
+
+    async def answer(text: str) -> None:
+        # Quoting a message we deleted would fail; reply in the same chat and topic instead.
+        await reply(message, text + note, quote=False if deleted else None)
+
     if not await is_chat_admin(update, context):
-        await _answer(message, deleted, t(lang, "connect.admins_only"))
+        await answer(t(lang, "connect.admins_only"))
         return
     if len(args) != 2:
-        note = _deletion_note(lang, args, deleted, is_group(chat))
-        await _answer(message, deleted, t(lang, "connect.usage") + note)
+        await answer(t(lang, "connect.usage"))
+        return
+    url, key = _url_first(args)
+    if not _looks_like_address(url):
+        # Never resolve, request or log something that may be the key.
+        await answer(t(lang, "connect.bad_url", reason=t(lang, "connect.no_address")))
         return
     try:
-        tracker = Tracker.from_user_input(args[0], args[1])
+        tracker = Tracker.from_user_input(url, key)
     except InvalidTrackerURL as error:
-        await _answer(message, deleted, t(lang, "connect.bad_url", reason=str(error)))
+        await answer(t(lang, "connect.bad_url", reason=str(error)))
         return
     except ValueError:
-        await _answer(message, deleted, t(lang, "connect.bad_key"))
+        await answer(t(lang, "connect.bad_key"))
         return
 
     found = services(context)
-    note = _deletion_note(lang, args, deleted, is_group(chat))
     try:
         campaigns = await found.client.check_key(tracker)
     except KeitaroError as error:
         log.info("connect refused for chat %s, tracker %s: %r", chat.id, tracker.display, error)
         problem = views.error_text(lang, error, found.settings.keitaro_timeout)
-        await _answer(message, deleted, t(lang, "connect.rejected", error=problem) + note)
+        if isinstance(error, TransportError) and "://" not in url:
+            problem = Markup(f"{problem} {t(lang, 'connect.https_guessed')}")
+        await answer(t(lang, "connect.rejected", error=problem))
         return
 
     user = message.from_user if message.sender_chat is None else None
@@ -72,10 +85,8 @@ async def connect(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         )
     )
     log.info("chat %s connected to %s", chat.id, tracker.display)
-    key = mask_key(tracker.api_key.get_secret_value())
-    await _answer(
-        message, deleted, views.connected_reply(lang, tracker.display, key, campaigns, note)
-    )
+    masked = mask_key(tracker.api_key.get_secret_value())
+    await answer(views.connected_reply(lang, tracker.display, masked, campaigns))
 
 
 async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -111,17 +122,25 @@ async def disconnect(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     await reply(message, t(lang, "disconnect.done", tracker=display_url(creds.tracker_url)))
 
 
-async def _answer(message: Message, deleted: bool, text: str) -> None:
-    # Quoting a message we deleted would fail; reply in the same chat and topic instead.
-    await reply(message, text, quote=False if deleted else None)
-
-
 def _deletion_note(lang: str, args: list[str], deleted: bool, group: bool) -> str:
     if len(args) < 2:
         return ""
     if deleted:
         return "\n" + t(lang, "connect.deleted")
     return "\n" + t(lang, "connect.not_deleted_group" if group else "connect.not_deleted")
+
+
+def _looks_like_address(text: str) -> bool:
+    """A tracker address has a scheme, a dot, a port or a path; an API key has none of them."""
+    return any(mark in text for mark in ("://", ".", ":", "/")) or text.lower() == "localhost"
+
+
+def _url_first(args: list[str]) -> tuple[str, str]:
+    """The tracker address and the key, in whichever order they were typed."""
+    first, second = args
+    if not _looks_like_address(first) and _looks_like_address(second):
+        return second, first
+    return first, second
 
 
 def _who(message: Message) -> str:

@@ -49,6 +49,7 @@ TEXTS: dict[str, object] = {
     "postback.statuses": "Statuses: {statuses}",
     "postback.no_statuses": "none",
     "postback.url": "URL:",
+    "postback.no_url": "URL: (empty)",
     "postback.url_part": "URL, part {part} of {parts}:",
     "postback.tracker": "Tracker: {tracker}",
     "postback.unknown": "unknown",
@@ -62,8 +63,16 @@ TEXTS: dict[str, object] = {
         "Anyone can use /postback once an admin has connected one."
     ),
     "connect.bad_url": "That tracker address does not work: {reason}. Nothing was saved.",
-    "connect.bad_key": "The API key is empty or has spaces in it. Nothing was saved.",
-    "connect.rejected": "The tracker did not accept the connection. {error}\nNothing was saved.",
+    "connect.bad_key": (
+        "That API key cannot be right: a Keitaro key has only Latin letters, digits and "
+        "punctuation, without spaces. Nothing was saved."
+    ),
+    "connect.no_address": "it is not a web address, e.g. https://tracker.example.com",
+    "connect.https_guessed": (
+        "The address had no scheme, so I used https://; if the tracker has no HTTPS, "
+        "write http:// explicitly."
+    ),
+    "connect.rejected": "Could not connect to the tracker. {error}\nNothing was saved.",
     "connect.done": (
         "Connected this chat to {tracker}.\nKey: <code>{key}</code> · {campaigns} on the tracker."
     ),
@@ -95,6 +104,10 @@ TEXTS: dict[str, object] = {
     "error.web_page": (
         "The tracker answered HTTP {status} with a web page instead of the API: "
         "check the tracker URL."
+    ),
+    "error.server_page": (
+        "The tracker's server answered HTTP {status} with an error page: the tracker may be "
+        "down or restarting. Try again later."
     ),
     "error.bad_response": "The tracker sent a response I cannot read: {message}",
     "error.too_large": "The tracker's response is too large to read.",

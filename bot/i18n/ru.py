@@ -48,6 +48,7 @@ TEXTS: dict[str, object] = {
     "postback.statuses": "Статусы: {statuses}",
     "postback.no_statuses": "нет",
     "postback.url": "URL:",
+    "postback.no_url": "URL: (пусто)",
     "postback.url_part": "URL, часть {part} из {parts}:",
     "postback.tracker": "Трекер: {tracker}",
     "postback.unknown": "неизвестно",
@@ -60,8 +61,16 @@ TEXTS: dict[str, object] = {
         "Командой /postback может пользоваться любой участник, когда трекер подключён."
     ),
     "connect.bad_url": "С этим адресом трекера не получится: {reason}. Ничего не сохранено.",
-    "connect.bad_key": "API-ключ пустой или содержит пробелы. Ничего не сохранено.",
-    "connect.rejected": "Трекер не принял подключение. {error}\nНичего не сохранено.",
+    "connect.bad_key": (
+        "Это не похоже на API-ключ: ключ Keitaro состоит из латинских букв, цифр и знаков "
+        "препинания, без пробелов. Ничего не сохранено."
+    ),
+    "connect.no_address": "это не веб-адрес, пример: https://tracker.example.com",
+    "connect.https_guessed": (
+        "В адресе не было схемы, и я использовал https://; если у трекера нет HTTPS, "
+        "укажите http:// явно."
+    ),
+    "connect.rejected": "Не удалось подключиться к трекеру. {error}\nНичего не сохранено.",
     "connect.done": (
         "Чат подключён к трекеру {tracker}.\nКлюч: <code>{key}</code> · в трекере {campaigns}."
     ),
@@ -90,6 +99,10 @@ TEXTS: dict[str, object] = {
     ),
     "error.web_page": (
         "Трекер ответил HTTP {status} веб-страницей вместо API: проверьте адрес трекера."
+    ),
+    "error.server_page": (
+        "Сервер трекера ответил HTTP {status} страницей ошибки: трекер может быть недоступен "
+        "или перезапускается. Попробуйте позже."
     ),
     "error.bad_response": "Трекер прислал ответ, который я не могу прочитать: {message}",
     "error.too_large": "Ответ трекера слишком большой.",

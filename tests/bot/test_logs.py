@@ -20,7 +20,12 @@ def test_token_connect_arguments_and_key_headers_are_removed():
     )
     cleaned = redact(line, [TOKEN])
     assert TOKEN not in cleaned and "SECRETKEY123" not in cleaned
-    assert "/connect https://t.example.com [redacted]" in cleaned
+    assert "'/connect [redacted]'" in cleaned
+
+
+def test_swapped_connect_arguments_are_redacted_too():
+    cleaned = redact("{'text': '/connect SECRETKEY123 https://t.example.com'}", [])
+    assert "SECRETKEY123" not in cleaned and cleaned == "{'text': '/connect [redacted]'}"
 
 
 def test_connect_addressed_to_the_bot_is_redacted_too():

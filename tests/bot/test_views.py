@@ -33,12 +33,13 @@ CASES = [
     (RateLimited("Too many requests", status=429), ["429"]),
     (ServerError("SQLSTATE <b>", status=500), ["500", "SQLSTATE <b>"]),
     (CloudflareBlocked("Error 1010: Access denied", status=403), ["Cloudflare", "1010"]),
-    (NotAnApiResponse("web page", status=502), ["502", "web page"]),
+    (NotAnApiResponse("web page", status=200), ["200", "web page", "check the tracker URL"]),
+    (NotAnApiResponse("web page", status=502), ["502", "error page", "down or restarting"]),
     (BadResponse("expected a list of campaigns"), ["expected a list of campaigns"]),
     (ResponseTooLarge("too big"), ["too large"]),
     (RedirectRefused("moved", status=301, location_host="evil.example"), ["301", "evil.example"]),
     (ForbiddenAddress("127.0.0.1 is a loopback address"), ["127.0.0.1"]),
-    (TrackerTimeout(timeout=15), ["15 s"]),
+    (TrackerTimeout(timeout=5), ["5 s"]),  # the timeout that fired, not the configured one
     (TransportError("connection refused"), ["connection refused"]),
     (KeitaroError("something odd", status=418), ["418", "something odd"]),
 ]

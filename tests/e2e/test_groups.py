@@ -70,6 +70,7 @@ async def test_plain_member_cannot_connect_or_disconnect(
     [refused] = await tg.wait_for_messages(chat["id"])
     assert "Only admins of this group" in refused.text
     assert (chat["id"], asked) in tg.deleted  # the key is taken out of sight all the same
+    assert "I deleted your message with the key" in refused.text
     assert len(tracker.requests) == before
     [status] = await ask(tg, chat, member, "/status")
     assert "not connected" in status.text
@@ -138,6 +139,9 @@ async def test_a_key_the_bot_cannot_delete_is_called_exposed(
     [reply] = await ask(tg, chat, admin, f"/connect {tracker.url} {API_KEY}")
     assert "Connected this chat" in reply.text
     assert "could not delete your message" in reply.text and "rotate the key" in reply.text
+    # Every answer to a message holding a key says so, not only the successful one.
+    [bad] = await ask(tg, chat, admin, f"/connect ftp://{tracker.url[7:]} {API_KEY}")
+    assert "only http and https" in bad.text and "rotate the key" in bad.text
 
 
 async def test_replies_stay_in_the_forum_topic(
@@ -193,3 +197,21 @@ async def test_an_edit_by_a_former_admin_is_checked_against_current_rights(
     assert "Only admins of this group" in refused.text
     [still] = await ask(tg, chat, member, "/postback 42")
     assert still.text.startswith("Postback #42")
+
+
+async def test_the_connection_follows_a_group_upgraded_to_a_supergroup(
+    bot: BotProcess, tg: FakeBotAPI, tracker: FakeTracker, uid: int
+):
+    chat, admin, member = team(tg, uid, basic=True)
+    await ask(tg, chat, admin, f"/connect {tracker.url} {API_KEY}")
+    upgraded = supergroup(-1_000_000_000_000 - uid, chat["title"])
+    tg.migrate_group(chat["id"], upgraded)
+    tg.set_member(upgraded["id"], member, "member")
+    for _ in range(50):  # the service messages are handled asynchronously
+        tg.send_message(upgraded, member, "/status")
+        [status] = await tg.wait_for_messages(upgraded["id"])
+        if tracker.url in status.text:
+            break
+    assert tracker.url in status.text
+    [reply] = await ask(tg, upgraded, member, "/postback 42")
+    assert reply.text.startswith("Postback #42")

@@ -113,6 +113,8 @@ async def test_wrong_key_is_not_saved_and_the_tracker_message_is_shown(
         ("/connect a b c", "Usage: /connect"),
         ("/connect ftp://tracker.example.com key-0123456789", "only http and https"),
         ("/connect https://user:pw@tracker.example.com key-0123456789", "user:password"),
+        ("/connect 9f2c4e1a7b3d5f60a1b2 0718aa33bb", "not a web address"),
+        ("/connect https://tracker.example.com ключ-0123456789", "cannot be right"),
     ],
 )
 async def test_malformed_connect_gets_usage_or_reason(
@@ -123,6 +125,15 @@ async def test_malformed_connect_gets_usage_or_reason(
     [reply] = await ask(tg, chat, person, text)
     assert answer in reply.text
     assert len(tracker.requests) == before
+
+
+async def test_swapped_connect_arguments_still_connect_and_the_key_is_not_logged(
+    bot: BotProcess, tg: FakeBotAPI, tracker: FakeTracker, uid: int
+):
+    chat, person = alice(uid)
+    [reply] = await ask(tg, chat, person, f"/connect {API_KEY} {tracker.url}")
+    assert f"Connected this chat to {tracker.url}" in reply.text
+    assert API_KEY not in bot.log()
 
 
 async def test_postback_details_and_index_makes_repeat_lookups_one_small_request(
@@ -184,7 +195,7 @@ async def test_unknown_id_names_the_tracker(
         (FORBIDDEN, "HTTP 403: You have no permission to access this page"),
         (SERVER_ERROR, "HTTP 500: Internal server error"),
         (CLOUDFLARE_1010, "Cloudflare"),
-        (BAD_GATEWAY_HTML, "HTTP 502 with a web page"),
+        (BAD_GATEWAY_HTML, "HTTP 502 with an error page: the tracker may be down"),
         (ADMIN_PAGE_OK, "HTTP 200 with a web page"),
     ],
 )
@@ -229,17 +240,20 @@ async def test_a_url_longer_than_a_message_arrives_whole_in_parts(
     tracker.add_campaign(make_campaign(91, "Long", postbacks=[make_postback(910, 91, url=url)]))
     chat = await connect(tg, tracker, uid)
     tg.send_message(chat, user(uid, "Alice"), "/postback 910")
+    [head] = await tg.wait_for_messages(chat["id"])
+    assert head.text.startswith("Postback #910") and "Tracker:" in head.text
     [first] = await tg.wait_for_messages(chat["id"])
-    assert first.text.startswith("Postback #910")
-    received = first.text.split("URL:", 1)[1].strip()
-    parts = [first]
-    while len(received) < len(url):
-        [part] = await tg.wait_for_messages(chat["id"])
-        parts.append(part)
-        received += part.text
+    total = int(first.text.split("\n", 1)[0].removeprefix("URL, part 1 of ").rstrip(":"))
+    parts = [first, *await tg.wait_for_messages(chat["id"], count=total - 1)]
+    received = ""
+    for number, part in enumerate(parts, 1):
+        label, body = part.text.split("\n", 1)
+        assert label == f"URL, part {number} of {total}:"
+        assert len(part.text) <= 4096
+        assert any(e["type"] == "pre" for e in part.entities)
+        assert number == total or body.endswith("&")  # every parameter arrives whole
+        received += body
     assert received == url
-    assert len(parts) >= 4  # 13 kB of URL needs at least four 4096-character messages
-    assert all(len(m.text) <= 4096 for m in parts)
 
 
 async def test_a_dead_tracker_answers_within_the_timeout_and_other_chats_are_served(
