@@ -45,6 +45,8 @@ _ERROR_BY_STATUS: dict[int, type[ApiError]] = {
     422: ValidationError,
     429: RateLimited,
 }
+# The message is one short line: structure nested deeper than this adds nothing to it.
+_MAX_MESSAGE_DEPTH = 10
 _WHITESPACE_AND_BOM = b" \t\r\n\x0b\x0c\xef\xbb\xbf"
 # "Error 1010", "Error code: 1020" or "<span>Error</span> <span class="cf-error-code">1010</span>".
 _CLOUDFLARE_CODE_RE = re.compile(
@@ -59,8 +61,7 @@ def parse_response(status: int, headers: Mapping[str, str], body: bytes) -> Any:
     with canonical names. The body of a web page never ends up in an error message.
     """
     if 300 <= status < 400:
-        location = headers.get("Location")
-        host = URL(location).host if location else None
+        host = _location_host(headers.get("Location"))
         where = f" to {host}" if host else ""
         raise RedirectRefused(
             f"HTTP {status}: the tracker redirects{where}; use the final tracker address",
@@ -80,7 +81,7 @@ def parse_response(status: int, headers: Mapping[str, str], body: bytes) -> Any:
         raise BadResponse(f"HTTP {status}: empty answer where JSON was expected", status=status)
     try:
         return json.loads(body.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError):
+    except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested beyond the stack
         raise BadResponse(f"HTTP {status}: the answer is not valid JSON", status=status) from None
 
 
@@ -117,7 +118,7 @@ def _api_error(status: int, headers: Mapping[str, str], body: bytes) -> KeitaroE
     text = body.decode("utf-8-sig", errors="replace").strip()
     try:
         data: Any = json.loads(text) if text else None
-    except ValueError:
+    except (ValueError, RecursionError):
         data = None  # text/plain, as live trackers send for 404
 
     if isinstance(data, dict) and data.get("cloudflare_error") is True:
@@ -137,12 +138,15 @@ def _api_error(status: int, headers: Mapping[str, str], body: bytes) -> KeitaroE
     return error_class(message, status=status)
 
 
-def _api_message(data: Any) -> str:
+def _api_message(data: Any, depth: int = 0) -> str:
     """The API's own words: ``{"error": ...}``, a field map, or whatever text it holds."""
     if isinstance(data, str):
         return data
+    if depth >= _MAX_MESSAGE_DEPTH:
+        return "…"
+    depth += 1
     if isinstance(data, list):
-        return "; ".join(_api_message(item) for item in data)
+        return "; ".join(_api_message(item, depth) for item in data)
     if not isinstance(data, dict):
         return json.dumps(data)
     for key in ("error", "message", "detail", "title"):
@@ -150,13 +154,23 @@ def _api_message(data: Any) -> str:
         if isinstance(value, str) and value.strip():
             return value
         if isinstance(value, dict | list) and value:
-            return _api_message(value)
+            return _api_message(value, depth)
     # 406/422: {"alias": ["Alias has already used"], "name": ["..."]}
     return "; ".join(
-        f"{field}: {_api_message(problems)}"
+        f"{field}: {_api_message(problems, depth)}"
         for field, problems in data.items()
         if problems not in (None, "", [], {})
     )
+
+
+def _location_host(location: str | None) -> str | None:
+    """The host a redirect points to, if its Location header can be read at all."""
+    if not location:
+        return None
+    try:
+        return URL(location).host
+    except ValueError:  # "http://[::1", a port out of range, a host IDNA refuses
+        return None
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:
