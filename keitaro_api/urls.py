@@ -113,6 +113,8 @@ def _normalize_host(netloc: str, hostname: str | None) -> str:
             address = ipaddress.IPv6Address(hostname)
         except ValueError:
             raise InvalidTrackerURL("invalid IPv6 address") from None
+        if address.scope_id is not None:  # "%eth0" names an interface of this machine
+            raise InvalidTrackerURL("IPv6 zone ids are not supported")
         return f"[{address.compressed}]"
 
     host = hostname.rstrip(".").lower() if hostname.count(".") else hostname.lower()
