@@ -83,12 +83,15 @@ def split_html(html: str, limit: int = MESSAGE_LIMIT) -> list[str]:
         return [html]
     messages: list[str] = []
     chunk: list[_Token] = []
+    used = 0  # a running total: summing the chunk for every token made long texts quadratic
     for token in tokens:
         if token.tag is None:
-            while chunk and _used(chunk) + token.visible > limit:
+            while chunk and used + token.visible > limit:
                 head, chunk = _cut(chunk)
                 messages.append(head)
+                used = _used(chunk)
         chunk.append(token)
+        used += token.visible
     messages.append(_render(chunk))
     return [message.strip("\n") for message in messages if _has_text(message)]
 
@@ -114,13 +117,30 @@ def _render(chunk: list[_Token]) -> str:
 
 
 def _cut(chunk: list[_Token]) -> tuple[str, list[_Token]]:
-    """Close the current message at its last line break (or right here, if it has none)."""
+    """Close the current message at its last line break (or inside the line, if it has none)."""
     breaks = [i for i, token in enumerate(chunk) if token.html == "\n"]
-    at = breaks[-1] if breaks else len(chunk)
-    head, tail = chunk[:at], chunk[at + 1 :]
+    if breaks:
+        head, tail = chunk[: breaks[-1]], chunk[breaks[-1] + 1 :]
+    else:
+        at = _inline_cut(chunk)
+        head, tail = chunk[:at], chunk[at:]
     stack = _open_tags(head)
     closed = _render(head) + "".join(f"</{token.tag}>" for token in reversed(stack))
     return closed, [*stack, *tail]
+
+
+def _inline_cut(chunk: list[_Token]) -> int:
+    """Where to cut a line: Telegram trims whitespace at both ends of every message, so cut
+    between two characters that are not whitespace, the last such place (else at the end)."""
+    for at in range(len(chunk) - 1, 0, -1):
+        before, after = chunk[at - 1], chunk[at]
+        if _is_solid(before) and _is_solid(after):
+            return at
+    return len(chunk)
+
+
+def _is_solid(token: _Token) -> bool:
+    return token.tag is None and not token.html.isspace()
 
 
 def _has_text(message: str) -> bool:
