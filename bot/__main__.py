@@ -18,6 +18,7 @@ from typing import TypeVar
 
 from pydantic import SecretStr, ValidationError
 from telegram import Update
+from telegram.error import InvalidToken
 
 from bot.app import build_application
 from bot.config import Settings
@@ -55,11 +56,21 @@ def run_bot() -> int:
     token = settings.telegram_bot_token.get_secret_value()
     configure_logging(settings.log_level, secrets=[token])
     log = logging.getLogger("bot")
+    log.info(
+        "starting: Bot API at %s; waiting for Telegram to answer", settings.telegram_api_base_url
+    )
     try:
         build_application(settings).run_polling(
             allowed_updates=Update.ALL_TYPES,
             bootstrap_retries=-1,  # ride out a network blip at start-up instead of exiting
         )
+    except InvalidToken:
+        log.critical(
+            "the bot stopped: Telegram rejected the token, or TELEGRAM_API_BASE_URL (%s) is not "
+            "a Bot API endpoint",
+            settings.telegram_api_base_url,
+        )
+        return 1
     except Exception as error:  # a clear last word instead of a crash loop with a traceback
         log.critical("the bot stopped: %s", error, exc_info=log.isEnabledFor(logging.DEBUG))
         return 1

@@ -27,7 +27,7 @@ from bot.handlers.migration import follow_migration
 from bot.handlers.postback import postback
 from bot.i18n import LANGUAGES, t
 from bot.services import Services, install, services_in
-from bot.storage import open_store_with_keys
+from bot.storage import open_store_with_keys, sqlite_path
 from keitaro_api import KeitaroClient, RequestRecord
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,7 @@ def build_application(settings: Settings) -> Application:  # type: ignore[type-a
     async def post_init(app: Application) -> None:  # type: ignore[type-arg]
         install(app.bot_data, await _start_services(settings))
         await _set_menu(app)
+        log.info("connected to Telegram as @%s", app.bot.username)
 
     async def post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
         if "services" in app.bot_data:
@@ -96,7 +97,8 @@ async def _start_services(settings: Settings) -> Services:
     elif configured is None and not key_file_is_private(key_file):
         log.warning("encryption key file %s is readable by other users: chmod 600 it", key_file)
     try:
-        log.info("credential store ready: %d chat(s) connected", await store.count())
+        where = sqlite_path(settings.database_url) or "PostgreSQL"
+        log.info("credential store ready at %s: %d chat(s) connected", where, await store.count())
     except BaseException:
         await store.close()  # an open SQLite connection's thread would keep the process alive
         raise

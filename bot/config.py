@@ -71,4 +71,5 @@ class Settings(BaseSettings):
     @field_validator("telegram_api_base_url")
     @classmethod
     def _strip(cls, value: str) -> str:
-        return value.strip()
+        # PTB appends the token directly: ".../bot/" would become ".../bot/123:ABC" (a 404).
+        return value.strip().rstrip("/")

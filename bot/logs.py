@@ -53,3 +53,5 @@ def configure_logging(level: str, secrets: list[str]) -> None:
     numeric = logging.getLevelName(level)
     for name, floor in _QUIET.items():
         logging.getLogger(name).setLevel(max(floor, numeric))
+    # Its DEBUG lines are the only sign of "Telegram does not answer yet"; they hold no secret.
+    logging.getLogger("telegram.ext._utils.networkloop").setLevel(numeric)
