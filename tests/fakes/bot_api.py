@@ -1031,6 +1031,8 @@ class FakeBotAPI:
             sender, chat = self._control_chat(body)
         except (KeyError, ValueError) as error:
             return web.json_response({"error": str(error)}, status=400)
+        if status := body.get("member_status"):
+            self.set_member(chat["id"], sender, status)
         message_id = self.send_message(
             chat, sender, str(body["text"]), message_thread_id=body.get("message_thread_id")
         )

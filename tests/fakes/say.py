@@ -47,6 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--thread-id", type=int, help="forum topic (message_thread_id)")
     parser.add_argument("--language-code", default="en")
     parser.add_argument("--timeout", type=float, default=20.0)
+    parser.add_argument(
+        "--member-status",
+        choices=["creator", "administrator", "member", "restricted", "left", "kicked"],
+        help="what getChatMember says about the sender in this chat, e.g. administrator",
+    )
     args = parser.parse_args(argv)
 
     chat_id = args.chat_id if args.chat_id is not None else args.user_id
@@ -61,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     if args.thread_id is not None:
         body["message_thread_id"] = args.thread_id
+    if args.member_status is not None:
+        body["member_status"] = args.member_status
     try:
         sent = _post(f"{base}/_control/message", body)
         replies = _sent(base, chat_id, sent["message_id"], args.timeout)
@@ -72,9 +79,14 @@ def main(argv: list[str] | None = None) -> int:
             replies = _sent(base, chat_id, last, FOLLOW_UP_SECONDS)
             if not replies:
                 return 0
+    except urllib.error.HTTPError as error:
+        print(f"the fake Bot API refused the message: {error.read().decode()}", file=sys.stderr)
+        return 2
     except urllib.error.URLError as error:
         print(f"can't reach the fake Bot API at {base}: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # piped into head, which stopped reading
+        return 0
     print(f"no reply within {args.timeout:g} s", file=sys.stderr)
     return 1
 
