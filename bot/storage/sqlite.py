@@ -20,6 +20,7 @@ from bot.storage.base import (
 )
 
 SCHEMA_VERSION = 1
+ROTATION_BUSY_TIMEOUT_MS = 30_000
 
 _CREATE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS chat_credentials (
@@ -132,6 +133,9 @@ class SQLiteCredentialStore(CredentialStore):
         # concurrent writes, and their put() would return before they were committed.
         async with aiosqlite.connect(self.path, isolation_level=None) as db:
             await self._configure(db)
+            # SQLite's lock is not fair: under a burst of the bot's writes, a batch may wait
+            # a while for its turn. A rotation can afford to be patient.
+            await db.execute(f"PRAGMA busy_timeout = {ROTATION_BUSY_TIMEOUT_MS}")
 
             async def read_page(after: int | None, limit: int) -> list[tuple[int, bytes]]:
                 where = "" if after is None else "WHERE chat_id > ?"

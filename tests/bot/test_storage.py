@@ -16,13 +16,14 @@ import pytest
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
-from bot.crypto import CredentialCipher, WrongEncryptionKey
+from bot.crypto import CredentialCipher, MissingEncryptionKey, WrongEncryptionKey
 from bot.storage import (
     ChatCredentials,
     CredentialStore,
     PostgresCredentialStore,
     SQLiteCredentialStore,
     open_store,
+    open_store_with_keys,
     sqlite_path,
 )
 from tests.pg import fresh_schema
@@ -287,6 +288,71 @@ async def test_using_a_store_before_open_is_a_clear_error(
 ) -> None:
     with pytest.raises(RuntimeError, match="not open"):
         await make_store(cipher).get(1)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'data' / 'keitaro-bot.sqlite3'}"
+    else:
+        async with fresh_schema() as dsn:
+            yield dsn
+
+
+async def test_first_start_generates_a_key_file_and_the_next_start_uses_it(
+    database_url: str, tmp_path: Path
+) -> None:
+    key_file = tmp_path / "keys" / "bot.key"
+
+    first, generated = await open_store_with_keys(database_url, None, key_file)
+    await first.put(credentials())
+    await first.close()
+    second, generated_again = await open_store_with_keys(database_url, None, key_file)
+    got = await second.get(SUPERGROUP)
+    await second.close()
+
+    assert (generated, generated_again) == (True, False)
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert got == credentials()
+
+
+async def test_a_missing_key_file_with_stored_credentials_generates_no_key(
+    database_url: str, tmp_path: Path, key: bytes
+) -> None:
+    store = open_store(database_url, CredentialCipher([key]))
+    await store.open()
+    await store.put(credentials())
+    await store.put(credentials(chat_id=42))
+    await store.close()
+    key_file = tmp_path / "keitaro-bot.sqlite3.key"  # lost, or never copied to this server
+
+    for _ in range(2):  # and the next start says the same, instead of using a stray new key
+        with pytest.raises(MissingEncryptionKey) as raised:
+            await open_store_with_keys(database_url, None, key_file)
+        assert str(key_file) in str(raised.value)
+        assert "holds 2 stored credential(s)" in str(raised.value)
+        assert "No new key was generated" in str(raised.value)
+        assert not key_file.exists()
+
+    restored, generated = await open_store_with_keys(database_url, key.decode(), key_file)
+    assert generated is False
+    assert await restored.get(SUPERGROUP) == credentials()
+    await restored.close()
+
+
+async def test_a_wrong_configured_key_is_refused_at_open(
+    database_url: str, tmp_path: Path, key: bytes
+) -> None:
+    store = open_store(database_url, CredentialCipher([key]))
+    await store.open()
+    await store.put(credentials())
+    await store.close()
+
+    with pytest.raises(WrongEncryptionKey):
+        await open_store_with_keys(
+            database_url, Fernet.generate_key().decode(), tmp_path / "unused.key"
+        )
+    assert not (tmp_path / "unused.key").exists()
 
 
 # Nothing at rest may hold the plaintext key. Each test first finds a value stored in the
