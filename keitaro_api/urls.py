@@ -13,6 +13,8 @@ import re
 import unicodedata
 from urllib.parse import SplitResult, quote, urlsplit
 
+from yarl import URL
+
 try:  # IDNA 2008 with UTS #46 mapping, as browsers do; yarl already depends on it.
     import idna as _idna
 except ImportError:  # pragma: no cover - the stdlib codec (IDNA 2003) is close enough
@@ -125,6 +127,8 @@ def _normalize_host(netloc: str, hostname: str | None) -> str:
     labels = host.split(".")
     if not all(_LABEL_RE.match(label) for label in labels) or len(host) > 253:
         raise InvalidTrackerURL("not a web address: invalid host name")
+    if "xn--" in host and not _decodes_as_idn(host):
+        raise InvalidTrackerURL("not a web address: invalid host name (bad punycode)")
     # A numeric last label is an IP address or garbage: "127.1" or "2130706433" would otherwise
     # be resolved by the system to an address nobody typed.
     if labels[-1].isdigit() or labels[-1].startswith("0x"):
@@ -133,6 +137,15 @@ def _normalize_host(netloc: str, hostname: str | None) -> str:
         except ValueError:
             raise InvalidTrackerURL("invalid IP address") from None
     return host
+
+
+def _decodes_as_idn(host: str) -> bool:
+    """Whether an "xn--" host decodes, as the client's URL library (yarl) will require."""
+    try:
+        URL.build(scheme="https", host=host).host  # noqa: B018 - decoding is the check
+    except ValueError:  # UnicodeError: "xn--zz" is no valid punycode
+        return False
+    return True
 
 
 def _to_punycode(host: str) -> str:
