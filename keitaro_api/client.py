@@ -445,7 +445,7 @@ class KeitaroClient:
         """Refuse private addresses before anything is sent (unless they are allowed)."""
         if self._allow_private_hosts:
             return
-        host = (url.host or "").rstrip(".").lower()
+        host = (url.raw_host or "").rstrip(".").lower()  # raw: .host decodes punycode, and may fail
         if host == "localhost" or host.endswith(".localhost"):
             raise ForbiddenAddress(f"{host} is a loopback address")
         kind = _forbidden_kind(host)
