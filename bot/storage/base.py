@@ -120,7 +120,8 @@ async def rotate_tokens(
             swaps = []
             for chat_id, token in page:
                 if cipher.is_current(token):
-                    already_current += pass_number == 0
+                    if pass_number == 0:
+                        already_current += 1
                     continue
                 try:
                     swaps.append((chat_id, token, cipher.rotate(token)))
