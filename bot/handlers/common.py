@@ -13,7 +13,7 @@ from bot.i18n import Lang, language_for
 
 log = logging.getLogger(__name__)
 
-_POSTBACK_ID = re.compile(r"[0-9]{1,10}", re.ASCII)
+_DIGITS = re.compile(r"[0-9]+", re.ASCII)
 
 
 def lang_of(update: Update) -> Lang:
@@ -38,9 +38,12 @@ def argument_text(message: Message) -> str:
 def parse_id(raw: str, maximum: int) -> int | None:
     """A strictly positive id written with ASCII digits only, whitespace around allowed."""
     candidate = raw.strip()
-    if not _POSTBACK_ID.fullmatch(candidate):
+    if not _DIGITS.fullmatch(candidate):
         return None
-    value = int(candidate)
+    significant = candidate.lstrip("0")
+    if len(significant) > len(str(maximum)):  # also keeps int() away from huge inputs
+        return None
+    value = int(significant or "0")
     return value if 1 <= value <= maximum else None
 
 
