@@ -450,7 +450,7 @@ class KeitaroClient:
             raise ForbiddenAddress(f"{host} is a loopback address")
         kind = _forbidden_kind(host)
         if kind is not None:
-            raise ForbiddenAddress(f"{host} is a {kind} address")
+            raise ForbiddenAddress(f"{host} is {_article(kind)} {kind} address")
         if not self._owns_session and not _is_ip(host):
             # A session passed in has no guarding resolver: check what the name resolves to
             # now (best effort: the connection resolves again).
@@ -524,7 +524,9 @@ async def _check_resolved(host: str, port: int) -> None:
     for *_, sockaddr in infos:
         kind = _forbidden_kind(str(sockaddr[0]))
         if kind is not None:
-            raise ForbiddenAddress(f"{host} resolves to {sockaddr[0]}, a {kind} address")
+            raise ForbiddenAddress(
+                f"{host} resolves to {sockaddr[0]}, {_article(kind)} {kind} address"
+            )
 
 
 def _is_stale(exc: aiohttp.ClientError) -> bool:
@@ -568,3 +570,7 @@ def _format_size(size: int) -> str:
     if size >= 1024:
         return f"{size / 1024:g} KiB"
     return f"{size} bytes"
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"

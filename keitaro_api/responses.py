@@ -129,7 +129,7 @@ def _api_error(status: int, headers: Mapping[str, str], body: bytes) -> KeitaroE
 
     message = _api_message(data) if data is not None else text
     if not message:
-        message = f"HTTP {status}: {_reason(status)}"
+        message = _reason(status)  # the reply shows the status beside it already
     error_class = _ERROR_BY_STATUS.get(status)
     if error_class is RateLimited:
         return RateLimited(message, status=status, retry_after=_retry_after(headers))

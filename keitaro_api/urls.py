@@ -53,8 +53,10 @@ def normalize_tracker_url(text: str) -> str:
     'https://tracker.example.com'
     """
     text = text.strip()
-    if text.startswith("<") and text.endswith(">"):
-        text = text[1:-1].strip()
+    # Pasted addresses come wrapped: <...> from Telegram, quotes from chats and documents.
+    for opening, closing in ("<>", '""', "''", "«»", "“”", "‘’"):
+        if len(text) >= 2 and text[0] == opening and text[-1] == closing:
+            text = text[1:-1].strip()
     if not text:
         raise InvalidTrackerURL("empty address")
     if len(text) > MAX_URL_LENGTH:

@@ -209,6 +209,7 @@ async def test_private_addresses_are_refused_before_sending(fake: FakeTracker, u
             await client.check_key(tracker)
     assert caught.value.request is not None
     assert fake.requests == []
+    assert " a a" not in str(caught.value) and " a u" not in str(caught.value)  # "an unspecified"
 
 
 @pytest.fixture

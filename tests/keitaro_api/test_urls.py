@@ -109,3 +109,16 @@ def test_normalize_is_idempotent() -> None:
         root = normalize_tracker_url(typed)
         assert normalize_tracker_url(root) == root
         assert normalize_tracker_url(display_url(root)) == root
+
+
+@pytest.mark.parametrize(
+    "pasted",
+    [
+        '"https://t.example.com"',
+        "'https://t.example.com/'",
+        "«t.example.com»",
+        "“https://t.example.com”",
+    ],
+)
+def test_quotes_around_a_pasted_address_are_dropped(pasted: str) -> None:
+    assert normalize_tracker_url(pasted) == "https://t.example.com"
