@@ -40,6 +40,23 @@ async def bot(
     yield process
     await process.stop()
     assert "Traceback" not in process.log(), process.log()
+    assert_no_secrets(process, tg)
+
+
+def assert_no_secrets(process: BotProcess, tg: FakeBotAPI) -> None:
+    """After a whole session at DEBUG: the key and the token are in no log line, no message
+    the bot sent, and no byte of the database, its WAL or shared-memory file."""
+    log, stored = process.log(), database_bytes(process)
+    sent = [
+        str(call.params)
+        for call in tg.calls
+        if call.method.lower() in ("sendmessage", "editmessagetext", "answercallbackquery")
+    ]
+    assert "DEBUG" in log and sent  # the session really ran, at DEBUG
+    for secret in (API_KEY, tg.token):
+        assert secret not in log
+        assert secret.encode() not in stored
+        assert not any(secret in text for text in sent)
 
 
 @pytest.fixture(autouse=True)
