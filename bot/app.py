@@ -38,7 +38,11 @@ CONCURRENT_UPDATES = 1024
 MENU = ("postback", "connect", "status", "disconnect", "help")
 
 
-def build_application(settings: Settings) -> Application:  # type: ignore[type-arg]
+def build_application(
+    settings: Settings, rate_limiter: AIORateLimiter | None = None
+) -> Application:  # type: ignore[type-arg]
+    """The bot. ``rate_limiter`` defaults to Telegram's flood limits (30/s, 20/min per group)."""
+
     async def post_init(app: Application) -> None:  # type: ignore[type-arg]
         install(app.bot_data, await _start_services(settings))
         await _set_menu(app)
@@ -61,7 +65,7 @@ def build_application(settings: Settings) -> Application:  # type: ignore[type-a
                 allow_sending_without_reply=True,
             )
         )
-        .rate_limiter(AIORateLimiter(max_retries=5))
+        .rate_limiter(rate_limiter or AIORateLimiter(max_retries=5))
         .concurrent_updates(CONCURRENT_UPDATES)
         .post_init(post_init)
         .post_shutdown(post_shutdown)
