@@ -23,6 +23,9 @@ class ChatCredentials:
     connected_by_id: int | None  # None for an anonymous admin posting as the group
     connected_by_name: str  # display name at connect time
     connected_at: datetime  # timezone-aware
+    # False only for a tracker with a self-signed certificate that an admin chose to trust
+    # (``/connect <url> <key> insecure``, allowed by KEITARO_ALLOW_UNVERIFIED_TLS).
+    verify_tls: bool = True
 
     def __post_init__(self) -> None:
         if self.connected_at.utcoffset() is None:
@@ -30,7 +33,11 @@ class ChatCredentials:
 
 
 class CredentialStore(ABC):
-    """One chat, one tracker connection. Only the encrypted API key is ever stored."""
+    """One chat, one tracker connection. Only the encrypted API key is ever stored.
+
+    Beside the credentials, each chat may have settings of its own (its language), kept
+    apart from them: disconnecting a tracker keeps the chat's language.
+    """
 
     @abstractmethod
     async def open(self) -> None:
@@ -53,14 +60,26 @@ class CredentialStore(ABC):
 
     @abstractmethod
     async def move(self, old_chat_id: int, new_chat_id: int) -> bool:
-        """Carry credentials over when a group becomes a supergroup (its id changes).
+        """Carry credentials and settings over when a group becomes a supergroup (its id changes).
 
-        Replaces whatever the new chat had. False, and nothing changes, if the old chat
-        had no credentials.
+        Replaces whatever the new chat had. Returns whether the old chat had credentials;
+        without them, only its settings (if any) move.
         """
 
     @abstractmethod
     async def count(self) -> int: ...
+
+    @abstractmethod
+    async def set_language(self, chat_id: int, language: str | None) -> None:
+        """Set the chat's language override; None clears it (each user's own language)."""
+
+    @abstractmethod
+    async def get_language(self, chat_id: int) -> str | None:
+        """The chat's language override, or None."""
+
+    @abstractmethod
+    async def languages(self) -> dict[int, str]:
+        """Every chat's language override, by chat id: loaded once, then cached by the bot."""
 
     @abstractmethod
     async def check_decryptable(self) -> None:
@@ -144,6 +163,7 @@ def credentials_from_row(
     connected_by_id: int | None,
     connected_by_name: str,
     connected_at: datetime,
+    verify_tls: bool = True,
 ) -> ChatCredentials:
     """Decrypt a stored row into credentials; the one place both backends do it."""
     try:
@@ -157,4 +177,5 @@ def credentials_from_row(
         connected_by_id=connected_by_id,
         connected_by_name=connected_by_name,
         connected_at=connected_at.astimezone(UTC),
+        verify_tls=bool(verify_tls),
     )

@@ -26,7 +26,13 @@ CREATE TABLE IF NOT EXISTS chat_credentials (
     connected_by_id   BIGINT,
     connected_by_name TEXT        NOT NULL,
     connected_at      TIMESTAMPTZ NOT NULL
-)
+);
+-- Added later: a table made by an earlier release gains it, its rows verified as before.
+ALTER TABLE chat_credentials ADD COLUMN IF NOT EXISTS verify_tls BOOLEAN NOT NULL DEFAULT TRUE;
+CREATE TABLE IF NOT EXISTS chat_settings (
+    chat_id  BIGINT PRIMARY KEY,
+    language TEXT  -- NULL: each user's own language
+);
 """
 
 # Any constant works; it only has to be the same for every instance of the bot. It keeps two
@@ -34,17 +40,25 @@ CREATE TABLE IF NOT EXISTS chat_credentials (
 _SCHEMA_LOCK_ID = 0x6B65_6974_6172_6F
 
 _COLUMNS = (
-    "chat_id, tracker_url, api_key_encrypted, connected_by_id, connected_by_name, connected_at"
+    "chat_id, tracker_url, api_key_encrypted, connected_by_id, connected_by_name, connected_at, "
+    "verify_tls"
 )
 
 _UPSERT = f"""
-INSERT INTO chat_credentials ({_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)
+INSERT INTO chat_credentials ({_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (chat_id) DO UPDATE SET
     tracker_url = EXCLUDED.tracker_url,
     api_key_encrypted = EXCLUDED.api_key_encrypted,
     connected_by_id = EXCLUDED.connected_by_id,
     connected_by_name = EXCLUDED.connected_by_name,
-    connected_at = EXCLUDED.connected_at
+    connected_at = EXCLUDED.connected_at,
+    verify_tls = EXCLUDED.verify_tls
+"""
+
+_MOVE_SETTINGS = """
+WITH moved AS (DELETE FROM chat_settings WHERE chat_id = $1 RETURNING language)
+INSERT INTO chat_settings (chat_id, language) SELECT $2, language FROM moved
+ON CONFLICT (chat_id) DO UPDATE SET language = EXCLUDED.language
 """
 
 # One statement, so one transaction per batch. Under READ COMMITTED a row that a concurrent
@@ -100,6 +114,7 @@ class PostgresCredentialStore(CredentialStore):
             creds.connected_by_id,
             creds.connected_by_name,
             creds.connected_at.astimezone(UTC),
+            creds.verify_tls,
         )
 
     async def delete(self, chat_id: int) -> bool:
@@ -108,6 +123,8 @@ class PostgresCredentialStore(CredentialStore):
 
     async def move(self, old_chat_id: int, new_chat_id: int) -> bool:
         async with self._db.acquire() as conn, conn.transaction():
+            if old_chat_id != new_chat_id:
+                await conn.execute(_MOVE_SETTINGS, old_chat_id, new_chat_id)
             row = await conn.fetchrow(
                 f"DELETE FROM chat_credentials WHERE chat_id = $1 RETURNING {_COLUMNS}",
                 old_chat_id,
@@ -122,11 +139,32 @@ class PostgresCredentialStore(CredentialStore):
                 row["connected_by_id"],
                 row["connected_by_name"],
                 row["connected_at"],
+                row["verify_tls"],
             )
         return True
 
     async def count(self) -> int:
         return int(await self._db.fetchval("SELECT count(*) FROM chat_credentials"))
+
+    async def set_language(self, chat_id: int, language: str | None) -> None:
+        await self._db.execute(
+            "INSERT INTO chat_settings (chat_id, language) VALUES ($1, $2) "
+            "ON CONFLICT (chat_id) DO UPDATE SET language = EXCLUDED.language",
+            chat_id,
+            language,
+        )
+
+    async def get_language(self, chat_id: int) -> str | None:
+        language = await self._db.fetchval(
+            "SELECT language FROM chat_settings WHERE chat_id = $1", chat_id
+        )
+        return None if language is None else str(language)
+
+    async def languages(self) -> dict[int, str]:
+        rows = await self._db.fetch(
+            "SELECT chat_id, language FROM chat_settings WHERE language IS NOT NULL"
+        )
+        return {int(row["chat_id"]): str(row["language"]) for row in rows}
 
     async def check_decryptable(self) -> None:
         row = await self._db.fetchrow(f"SELECT {_COLUMNS} FROM chat_credentials LIMIT 1")

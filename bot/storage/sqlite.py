@@ -19,22 +19,40 @@ from bot.storage.base import (
     rotate_tokens,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 ROTATION_BUSY_TIMEOUT_MS = 30_000
 
-_CREATE_SCHEMA = """
-CREATE TABLE IF NOT EXISTS chat_credentials (
-    chat_id           INTEGER PRIMARY KEY,  -- SQLite integers are 64-bit
-    tracker_url       TEXT    NOT NULL,
-    api_key_encrypted BLOB    NOT NULL,     -- Fernet token; the plaintext is never stored
-    connected_by_id   INTEGER,
-    connected_by_name TEXT    NOT NULL,
-    connected_at      TEXT    NOT NULL      -- ISO 8601, UTC
-) STRICT
-"""
+# MIGRATIONS[n] takes a database from user_version n to n + 1. Old steps never change: a
+# database made by any earlier release upgrades in place, keeping its rows.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """
+        CREATE TABLE IF NOT EXISTS chat_credentials (
+            chat_id           INTEGER PRIMARY KEY,  -- SQLite integers are 64-bit
+            tracker_url       TEXT    NOT NULL,
+            api_key_encrypted BLOB    NOT NULL,     -- Fernet token; the plaintext is never stored
+            connected_by_id   INTEGER,
+            connected_by_name TEXT    NOT NULL,
+            connected_at      TEXT    NOT NULL      -- ISO 8601, UTC
+        ) STRICT
+        """,
+    ),
+    (
+        # 1 for every tracker connected before: they were all verified.
+        "ALTER TABLE chat_credentials ADD COLUMN verify_tls INTEGER NOT NULL DEFAULT 1",
+        """
+        CREATE TABLE IF NOT EXISTS chat_settings (
+            chat_id  INTEGER PRIMARY KEY,
+            language TEXT                          -- NULL: each user's own language
+        ) STRICT
+        """,
+    ),
+)
+assert len(MIGRATIONS) == SCHEMA_VERSION
 
 _COLUMNS = (
-    "chat_id, tracker_url, api_key_encrypted, connected_by_id, connected_by_name, connected_at"
+    "chat_id, tracker_url, api_key_encrypted, connected_by_id, connected_by_name, connected_at, "
+    "verify_tls"
 )
 
 
@@ -83,13 +101,14 @@ class SQLiteCredentialStore(CredentialStore):
     async def put(self, creds: ChatCredentials) -> None:
         await self._conn.execute(
             f"""
-            INSERT INTO chat_credentials ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)
+            INSERT INTO chat_credentials ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (chat_id) DO UPDATE SET
                 tracker_url = excluded.tracker_url,
                 api_key_encrypted = excluded.api_key_encrypted,
                 connected_by_id = excluded.connected_by_id,
                 connected_by_name = excluded.connected_by_name,
-                connected_at = excluded.connected_at
+                connected_at = excluded.connected_at,
+                verify_tls = excluded.verify_tls
             """,
             (
                 creds.chat_id,
@@ -98,6 +117,7 @@ class SQLiteCredentialStore(CredentialStore):
                 creds.connected_by_id,
                 creds.connected_by_name,
                 creds.connected_at.astimezone(UTC).isoformat(),
+                int(creds.verify_tls),
             ),
         )
 
@@ -108,18 +128,54 @@ class SQLiteCredentialStore(CredentialStore):
         return cursor.rowcount > 0
 
     async def move(self, old_chat_id: int, new_chat_id: int) -> bool:
-        # OR REPLACE: a row the new chat already had is replaced, in the same statement.
-        cursor = await self._conn.execute(
-            "UPDATE OR REPLACE chat_credentials SET chat_id = ? WHERE chat_id = ?",
-            (new_chat_id, old_chat_id),
-        )
-        return cursor.rowcount > 0
+        self._conn  # noqa: B018 -- the same "not open" error as every other method
+        # Two tables in one transaction, on a connection of its own (as in rotate): a
+        # transaction on the shared one would take in the bot's concurrent writes.
+        async with aiosqlite.connect(self.path, isolation_level=None) as db:
+            await self._configure(db)
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                # OR REPLACE: a row the new chat already had is replaced, in the same statement.
+                cursor = await db.execute(
+                    "UPDATE OR REPLACE chat_credentials SET chat_id = ? WHERE chat_id = ?",
+                    (new_chat_id, old_chat_id),
+                )
+                moved = cursor.rowcount > 0
+                await db.execute(
+                    "UPDATE OR REPLACE chat_settings SET chat_id = ? WHERE chat_id = ?",
+                    (new_chat_id, old_chat_id),
+                )
+                await db.execute("COMMIT")
+            except BaseException:
+                await db.execute("ROLLBACK")
+                raise
+        return moved
 
     async def count(self) -> int:
         async with self._conn.execute("SELECT count(*) FROM chat_credentials") as cursor:
             row = await cursor.fetchone()
         assert row is not None
         return int(row[0])
+
+    async def set_language(self, chat_id: int, language: str | None) -> None:
+        await self._conn.execute(
+            "INSERT INTO chat_settings (chat_id, language) VALUES (?, ?) "
+            "ON CONFLICT (chat_id) DO UPDATE SET language = excluded.language",
+            (chat_id, language),
+        )
+
+    async def get_language(self, chat_id: int) -> str | None:
+        async with self._conn.execute(
+            "SELECT language FROM chat_settings WHERE chat_id = ?", (chat_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else row[0]
+
+    async def languages(self) -> dict[int, str]:
+        async with self._conn.execute(
+            "SELECT chat_id, language FROM chat_settings WHERE language IS NOT NULL"
+        ) as cursor:
+            return {int(chat_id): str(language) for chat_id, language in await cursor.fetchall()}
 
     async def check_decryptable(self) -> None:
         async with self._conn.execute(f"SELECT {_COLUMNS} FROM chat_credentials LIMIT 1") as cursor:
@@ -175,7 +231,7 @@ class SQLiteCredentialStore(CredentialStore):
         return self._db
 
     def _from_row(self, row: aiosqlite.Row) -> ChatCredentials:
-        chat_id, tracker_url, encrypted, by_id, by_name, connected_at = row
+        chat_id, tracker_url, encrypted, by_id, by_name, connected_at, verify_tls = row
         return credentials_from_row(
             self._cipher,
             chat_id=chat_id,
@@ -184,6 +240,7 @@ class SQLiteCredentialStore(CredentialStore):
             connected_by_id=by_id,
             connected_by_name=by_name,
             connected_at=datetime.fromisoformat(connected_at),
+            verify_tls=bool(verify_tls),
         )
 
     @staticmethod
@@ -201,25 +258,38 @@ class SQLiteCredentialStore(CredentialStore):
 
     @staticmethod
     async def _migrate(db: aiosqlite.Connection) -> None:
-        async with db.execute("PRAGMA user_version") as cursor:
-            row = await cursor.fetchone()
-        version = int(row[0]) if row is not None else 0
-        if version > SCHEMA_VERSION:
-            raise RuntimeError(
-                f"the credential database has schema version {version}, newer than this "
-                f"bot's {SCHEMA_VERSION}: upgrade the bot, or restore an older database"
-            )
+        version = await _user_version(db)
         if version == SCHEMA_VERSION:
             return
-        # IMMEDIATE takes the write lock first, so two bots starting together don't race.
+        _check_not_newer(version)
+        # IMMEDIATE takes the write lock first, so two bots starting together don't race; the
+        # version is read again under the lock, because the other one may have just upgraded.
         await db.execute("BEGIN IMMEDIATE")
         try:
-            await db.execute(_CREATE_SCHEMA)
+            version = await _user_version(db)
+            _check_not_newer(version)
+            for step in MIGRATIONS[version:]:
+                for statement in step:
+                    await db.execute(statement)
             await db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             await db.execute("COMMIT")
         except BaseException:
             await db.execute("ROLLBACK")
             raise
+
+
+async def _user_version(db: aiosqlite.Connection) -> int:
+    async with db.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    return int(row[0]) if row is not None else 0
+
+
+def _check_not_newer(version: int) -> None:
+    if version > SCHEMA_VERSION:
+        raise RuntimeError(
+            f"the credential database has schema version {version}, newer than this "
+            f"bot's {SCHEMA_VERSION}: upgrade the bot, or restore an older database"
+        )
 
 
 def _create_private_file(path: Path) -> None:

@@ -4,6 +4,7 @@ on the real server (POSTGRES_TEST_URL), each test in a schema of its own."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import stat
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
@@ -460,3 +461,183 @@ def test_reprs_of_stores_show_no_password(cipher: CredentialCipher) -> None:
     store = open_store("postgresql://bot:hunter2secret@db/bot", cipher)
 
     assert "hunter2secret" not in repr(store)
+
+
+# Per-chat settings: whether the tracker's TLS certificate is verified, and the chat's language.
+
+
+async def test_verify_tls_is_kept_per_chat_and_defaults_to_verified(
+    store: CredentialStore,
+) -> None:
+    await store.put(credentials(chat_id=1))
+    await store.put(credentials(chat_id=2, verify_tls=False))
+
+    verified, unverified = await store.get(1), await store.get(2)
+
+    assert verified is not None and verified.verify_tls is True
+    assert unverified is not None and unverified.verify_tls is False
+    await store.put(credentials(chat_id=2))  # reconnecting without "insecure" verifies again
+    again = await store.get(2)
+    assert again is not None and again.verify_tls is True
+
+
+async def test_move_keeps_an_unverified_tls_choice(store: CredentialStore) -> None:
+    await store.put(credentials(chat_id=-4_000_000_001, verify_tls=False))
+
+    assert await store.move(-4_000_000_001, SUPERGROUP) is True
+
+    assert await store.get(SUPERGROUP) == credentials(verify_tls=False)
+
+
+async def test_a_chat_language_is_set_read_and_cleared(store: CredentialStore) -> None:
+    assert await store.get_language(SUPERGROUP) is None
+    assert await store.languages() == {}
+
+    await store.set_language(SUPERGROUP, "ru")
+    await store.set_language(42, "en")
+    await store.set_language(42, "ru")
+    await store.set_language(7, "en")
+    await store.set_language(7, None)  # "auto": back to each user's language
+
+    assert await store.get_language(SUPERGROUP) == "ru"
+    assert await store.get_language(7) is None
+    assert await store.languages() == {SUPERGROUP: "ru", 42: "ru"}
+
+
+async def test_a_chat_language_is_independent_of_its_credentials(store: CredentialStore) -> None:
+    await store.set_language(SUPERGROUP, "ru")  # a chat may choose a language before connecting
+    assert await store.count() == 0
+
+    await store.put(credentials())
+    await store.delete(SUPERGROUP)
+
+    assert await store.get_language(SUPERGROUP) == "ru"
+
+
+async def test_move_carries_the_language_to_the_supergroup(store: CredentialStore) -> None:
+    group = -4_123_456_789
+    await store.set_language(group, "ru")
+    await store.set_language(-5, "en")
+    await store.put(credentials(chat_id=-5))
+
+    # A group without credentials still takes its language along.
+    assert await store.move(group, SUPERGROUP) is False
+    assert await store.move(-5, -6) is True
+
+    assert await store.languages() == {SUPERGROUP: "ru", -6: "en"}
+    assert await store.move(SUPERGROUP, SUPERGROUP) is False
+    assert await store.get_language(SUPERGROUP) == "ru"
+
+
+async def test_settings_survive_a_restart(
+    make_store: StoreFactory, cipher: CredentialCipher
+) -> None:
+    first = make_store(cipher)
+    await first.open()
+    await first.put(credentials(verify_tls=False))
+    await first.set_language(SUPERGROUP, "ru")
+    await first.close()
+
+    second = make_store(cipher)
+    await second.open()
+
+    assert await second.get(SUPERGROUP) == credentials(verify_tls=False)
+    assert await second.languages() == {SUPERGROUP: "ru"}
+
+
+# The schema of the first release, as databases made by it still hold it.
+_SQLITE_V1 = """
+CREATE TABLE chat_credentials (
+    chat_id           INTEGER PRIMARY KEY,
+    tracker_url       TEXT    NOT NULL,
+    api_key_encrypted BLOB    NOT NULL,
+    connected_by_id   INTEGER,
+    connected_by_name TEXT    NOT NULL,
+    connected_at      TEXT    NOT NULL
+) STRICT
+"""
+
+
+async def test_an_sqlite_database_of_schema_1_is_upgraded_in_place(
+    tmp_path: Path, cipher: CredentialCipher
+) -> None:
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute(_SQLITE_V1)
+        db.executemany(
+            "INSERT INTO chat_credentials VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    chat,
+                    "https://трекер.пример.рф",
+                    cipher.encrypt(API_KEY),
+                    7_000_000_001,
+                    "Алёна 🚀 O'Brien",
+                    "2025-03-01T12:30:15.123456+00:00",
+                )
+                for chat in (SUPERGROUP, 1, 2)
+            ],
+        )
+        db.execute("PRAGMA user_version = 1")
+    db.close()
+
+    for _ in range(2):  # the second open finds the new version and changes nothing
+        store = SQLiteCredentialStore(path, cipher)
+        await store.open()
+        assert await store.count() == 3
+        assert await store.get(SUPERGROUP) == credentials()  # verify_tls: True, as before
+        await store.set_language(1, "ru")
+        assert await store.languages() == {1: "ru"}
+        await store.close()
+
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (2,)
+    db.close()
+
+
+async def test_an_sqlite_database_newer_than_the_bot_is_refused(
+    tmp_path: Path, cipher: CredentialCipher
+) -> None:
+    path = tmp_path / "new.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version = 99")
+    db.close()
+
+    with pytest.raises(RuntimeError, match="schema version 99, newer than this bot's 2"):
+        await SQLiteCredentialStore(path, cipher).open()
+
+
+@pytest.mark.postgres
+async def test_a_postgres_table_of_the_first_release_is_upgraded_in_place(
+    postgres_schema: str, cipher: CredentialCipher
+) -> None:
+    conn = await asyncpg.connect(postgres_schema)
+    try:
+        await conn.execute(
+            """
+            CREATE TABLE chat_credentials (
+                chat_id BIGINT PRIMARY KEY, tracker_url TEXT NOT NULL,
+                api_key_encrypted BYTEA NOT NULL, connected_by_id BIGINT,
+                connected_by_name TEXT NOT NULL, connected_at TIMESTAMPTZ NOT NULL
+            )
+            """
+        )
+        await conn.execute(
+            "INSERT INTO chat_credentials VALUES ($1, $2, $3, $4, $5, $6)",
+            SUPERGROUP,
+            "https://трекер.пример.рф",
+            cipher.encrypt(API_KEY),
+            7_000_000_001,
+            "Алёна 🚀 O'Brien",
+            datetime(2025, 3, 1, 12, 30, 15, 123456, tzinfo=UTC),
+        )
+    finally:
+        await conn.close()
+
+    for _ in range(2):
+        store = PostgresCredentialStore(postgres_schema, cipher)
+        await store.open()
+        assert await store.get(SUPERGROUP) == credentials()
+        await store.set_language(SUPERGROUP, "en")
+        assert await store.languages() == {SUPERGROUP: "en"}
+        await store.close()
