@@ -31,6 +31,7 @@ from yarl import URL
 
 from keitaro_api.errors import (
     BadResponse,
+    CertificateError,
     ForbiddenAddress,
     KeitaroError,
     NotFound,
@@ -70,10 +71,15 @@ MAX_CONNECTIONS = 1024
 
 @dataclass(frozen=True, repr=False)
 class Tracker:
-    """A tracker root URL and its Admin API key. The key is never shown, only ``abcd…wxyz``."""
+    """A tracker root URL and its Admin API key. The key is never shown, only ``abcd…wxyz``.
+
+    ``verify_tls=False`` trusts whatever certificate the tracker shows (a self-signed one), but
+    only on a client created with ``allow_unverified_tls=True``; any other client verifies.
+    """
 
     root: str
     api_key: SecretStr
+    verify_tls: bool = True
 
     def __post_init__(self) -> None:
         if not isinstance(self.api_key, SecretStr):
@@ -81,7 +87,7 @@ class Tracker:
         object.__setattr__(self, "root", self.root.rstrip("/"))
 
     @classmethod
-    def from_user_input(cls, url: str, api_key: str) -> Tracker:
+    def from_user_input(cls, url: str, api_key: str, *, verify_tls: bool = True) -> Tracker:
         """Normalise what a user typed; raises InvalidTrackerURL or ValueError for the key."""
         root = normalize_tracker_url(url)
         key = api_key.strip()
@@ -89,7 +95,7 @@ class Tracker:
             raise ValueError("empty API key")
         if not key.isascii() or not key.isprintable() or " " in key:
             raise ValueError("the API key may only contain letters, digits and punctuation")
-        return cls(root=root, api_key=SecretStr(key))
+        return cls(root=root, api_key=SecretStr(key), verify_tls=verify_tls)
 
     @property
     def base_url(self) -> str:
@@ -100,7 +106,9 @@ class Tracker:
         return display_url(self.root)
 
     def __repr__(self) -> str:
-        return f"Tracker(root={self.root!r}, api_key={mask_key(self.api_key.get_secret_value())!r})"
+        masked = mask_key(self.api_key.get_secret_value())
+        unverified = "" if self.verify_tls else ", verify_tls=False"
+        return f"Tracker(root={self.root!r}, api_key={masked!r}{unverified})"
 
     __str__ = __repr__
 
@@ -187,6 +195,7 @@ class KeitaroClient:
         timeout: float = 15.0,
         connect_timeout: float = 5.0,
         allow_private_hosts: bool = False,
+        allow_unverified_tls: bool = False,
         user_agent: str = DEFAULT_USER_AGENT,
         max_body_bytes: int = 16 * 1024 * 1024,
         miss_refresh_interval: float = 5.0,
@@ -200,6 +209,7 @@ class KeitaroClient:
             total=timeout, connect=connect_timeout, sock_read=timeout
         )
         self._allow_private_hosts = allow_private_hosts
+        self._allow_unverified_tls = allow_unverified_tls
         self._user_agent = user_agent
         self._max_body_bytes = max_body_bytes
         self._miss_refresh_interval = miss_refresh_interval
@@ -207,12 +217,13 @@ class KeitaroClient:
         self._session = session
         self._owns_session = session is None
         self._on_request = on_request
-        self._indexes: OrderedDict[tuple[str, str], _PostbackIndex] = OrderedDict()
+        self._indexes: OrderedDict[tuple[str, str, bool], _PostbackIndex] = OrderedDict()
 
     def __repr__(self) -> str:
         return (
             f"KeitaroClient(timeout={self._timeout!r}, "
             f"allow_private_hosts={self._allow_private_hosts!r}, "
+            f"allow_unverified_tls={self._allow_unverified_tls!r}, "
             f"indexed_trackers={len(self._indexes)})"
         )
 
@@ -306,9 +317,10 @@ class KeitaroClient:
     # The postback index -----------------------------------------------------------------------
 
     def _index_for(self, tracker: Tracker) -> _PostbackIndex:
-        # Keyed by a hash of the key: a different key may see different campaigns.
+        # Keyed by a hash of the key: a different key may see different campaigns. And by
+        # verify_tls: what an unverified connection listed must not answer a verified lookup.
         key_hash = hashlib.sha256(tracker.api_key.get_secret_value().encode()).hexdigest()
-        cache_key = (tracker.base_url, key_hash)
+        cache_key = (tracker.base_url, key_hash, tracker.verify_tls)
         index = self._indexes.get(cache_key)
         if index is None:
             index = self._indexes[cache_key] = _PostbackIndex()
@@ -376,9 +388,12 @@ class KeitaroClient:
         record = RequestRecord(method=method, url=str(url), headers=headers)
         status: int | None = None
         started = time.monotonic()
+        # True is aiohttp's default, verified TLS. False trusts any certificate; aiohttp pools
+        # such connections apart, so one is never reused for a verified request.
+        verify = tracker.verify_tls or not self._allow_unverified_tls
         try:
             await self._check_host(url)
-            status, response_headers, body = await self._send(method, url, headers)
+            status, response_headers, body = await self._send(method, url, headers, verify)
             return parse_response(status, response_headers, body), record
         except KeitaroError as error:
             error.request = record
@@ -389,7 +404,7 @@ class KeitaroClient:
             self._report(record, status, time.monotonic() - started)
 
     async def _send(
-        self, method: str, url: URL, headers: dict[str, str]
+        self, method: str, url: URL, headers: dict[str, str], verify_tls: bool
     ) -> tuple[int, Mapping[str, str], bytes]:
         # No retry loop here: aiohttp already retries an idempotent request exactly once when a
         # pooled keep-alive connection turns out closed before any answer (RFC 9112, 9.3.1).
@@ -401,6 +416,7 @@ class KeitaroClient:
                 headers=headers,
                 allow_redirects=False,
                 timeout=self._client_timeout,
+                ssl=verify_tls,
             ) as response:
                 body = await self._read_body(response)
                 return response.status, response.headers, body
@@ -409,6 +425,8 @@ class KeitaroClient:
             raise TrackerTimeout(
                 timeout=self._connect_timeout if connect else self._timeout
             ) from None
+        except aiohttp.ClientConnectorCertificateError as exc:
+            raise CertificateError(_certificate_cause(exc)) from None
         except aiohttp.ClientError as exc:
             raise TransportError(_transport_cause(exc)) from None
 
@@ -537,6 +555,12 @@ def _is_stale(exc: aiohttp.ClientError) -> bool:
         and not isinstance(exc, aiohttp.ClientConnectorError)
         and exc.errno in _STALE_CONNECTION_ERRNOS
     )
+
+
+def _certificate_cause(exc: aiohttp.ClientConnectorCertificateError) -> str:
+    """The cause with OpenSSL's reason: "TLS certificate verification failed: self-signed..."."""
+    reason = getattr(exc.certificate_error, "verify_message", None) or ""
+    return f"TLS certificate verification failed: {reason}" if reason else _transport_cause(exc)
 
 
 def _transport_cause(exc: aiohttp.ClientError) -> str:

@@ -11,7 +11,7 @@ request that failed, attached by the client). No error ever holds the API key.
     │   ├── NotFound (404) └── PostbackNotFound
     │   ├── ValidationError (406, 422), RateLimited (429), ServerError (5xx)
     ├── CloudflareBlocked, NotAnApiResponse, BadResponse, ResponseTooLarge, RedirectRefused
-    └── ForbiddenAddress, TrackerTimeout, TransportError
+    └── ForbiddenAddress, TrackerTimeout, TransportError └── CertificateError
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ __all__ = [
     "AuthError",
     "BadRequest",
     "BadResponse",
+    "CertificateError",
     "CloudflareBlocked",
     "EditionError",
     "ForbiddenAddress",
@@ -208,3 +209,10 @@ class TrackerTimeout(KeitaroError):
 
 class TransportError(KeitaroError):
     """The request did not get through: refused, DNS, TLS, reset. ``message`` is the cause."""
+
+
+class CertificateError(TransportError):
+    """The tracker's TLS certificate did not verify: self-signed, expired, for another host.
+
+    A tracker the operator trusts anyway can be used with ``Tracker(verify_tls=False)``.
+    """

@@ -32,6 +32,7 @@ import contextlib
 import copy
 import hmac
 import json
+import ssl
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, NamedTuple, Self
@@ -282,17 +283,23 @@ class FakeTracker:
 
     # Lifecycle ---------------------------------------------------------------------------------
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Start serving; returns the root URL ``http://127.0.0.1:PORT`` (also ``self.url``)."""
+    async def start(
+        self, host: str = "127.0.0.1", port: int = 0, ssl_context: ssl.SSLContext | None = None
+    ) -> str:
+        """Start serving; returns the root URL ``http://127.0.0.1:PORT`` (also ``self.url``).
+
+        With ``ssl_context`` (see :func:`tests.fakes.tls.self_signed_server_context`) it serves
+        HTTPS, and the URL is ``https://127.0.0.1:PORT``.
+        """
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
         # Cancel handlers whose client went away, so a slow fake closes promptly.
         self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
+        site = web.TCPSite(self._runner, host, port, ssl_context=ssl_context)
         await site.start()
         bound_port = self._runner.addresses[0][1]
-        self.url = f"http://{host}:{bound_port}"
+        self.url = f"{'https' if ssl_context else 'http'}://{host}:{bound_port}"
         return self.url
 
     async def close(self) -> None:
