@@ -10,6 +10,8 @@ from telegram.constants import ParseMode
 from telegram.ext import (
     AIORateLimiter,
     Application,
+    CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     Defaults,
     MessageHandler,
@@ -20,9 +22,11 @@ from telegram.ext import (
 from bot.config import Settings
 from bot.crypto import default_key_file, key_file_is_private
 from bot.handlers.access import only_allowed_chats
+from bot.handlers.buttons import press
 from bot.handlers.connection import connect, disconnect, status
 from bot.handlers.errors import on_error
 from bot.handlers.help import help_command
+from bot.handlers.membership import membership_changed
 from bot.handlers.migration import follow_migration
 from bot.handlers.postback import postback
 from bot.i18n import LANGUAGES, t
@@ -77,6 +81,9 @@ def build_application(
     app.add_handler(CommandHandler("disconnect", disconnect))
     app.add_handler(CommandHandler("status", status))
     app.add_handler(CommandHandler("postback", postback))
+    # Refresh and Details under a postback reply; also answers presses of unknown buttons.
+    app.add_handler(CallbackQueryHandler(press))
+    app.add_handler(ChatMemberHandler(membership_changed, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, follow_migration))
     app.add_error_handler(on_error)
     return app

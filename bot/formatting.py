@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from html import unescape
 
 MESSAGE_LIMIT = 4096
 
@@ -65,6 +66,12 @@ def _tokens(html: str) -> list[_Token]:
         else:
             tokens.append(_Token(text, utf16_len(text)))
     return tokens
+
+
+def plain_text(html: str) -> str:
+    """What Telegram shows for our HTML, tags removed and entities decoded: for texts that
+    cannot carry markup, such as the answer to a button press."""
+    return unescape(re.sub(r"<[^>]*>", "", html))
 
 
 def visible_length(html: str) -> int:

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import re
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Literal
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.formatting import MESSAGE_LIMIT, Markup, escape, split_html, utf16_len, visible_length
 from bot.i18n import plural, t
@@ -16,6 +22,7 @@ from keitaro_api import (
     NotAnApiResponse,
     PostbackLookup,
     RedirectRefused,
+    RequestRecord,
     ResponseTooLarge,
     TrackerTimeout,
     TransportError,
@@ -25,7 +32,8 @@ MAX_POSTBACK_ID = 2_147_483_647  # Keitaro ids are 32-bit signed integers (MySQL
 
 
 def postback_reply(lang: str, lookup: PostbackLookup, tracker: str) -> list[str]:
-    """A postback at a glance: title, campaign, method, statuses, tracker, then the URL.
+    """A postback at a glance on a phone: a bold title naming the postback and its campaign,
+    short labelled lines (campaign id and state, method, statuses, tracker), then the URL.
 
     A URL too long for one message is sent in labelled parts, cut after a ``&`` where possible,
     so every parameter arrives whole.
@@ -33,15 +41,14 @@ def postback_reply(lang: str, lookup: PostbackLookup, tracker: str) -> list[str]
     postback, campaign = lookup.postback, lookup.campaign
     unknown = t(lang, "postback.unknown")
     statuses = ", ".join(postback.statuses) if postback.statuses else None
+    title = (
+        t(lang, "postback.title", id=postback.id, campaign=campaign.name)
+        if campaign.name
+        else t(lang, "postback.title_unnamed", id=postback.id)
+    )
     head = [
-        t(lang, "postback.title", id=postback.id),
-        t(
-            lang,
-            "postback.campaign",
-            name=campaign.name or unknown,
-            campaign_id=campaign.id,
-            state=campaign.state or unknown,
-        ),
+        title,
+        t(lang, "postback.campaign", campaign_id=campaign.id, state=campaign.state or unknown),
         t(lang, "postback.method", method=postback.method or unknown),
         t(lang, "postback.statuses", statuses=statuses or t(lang, "postback.no_statuses")),
         t(lang, "postback.tracker", tracker=tracker),
@@ -132,3 +139,83 @@ def error_text(lang: str, error: KeitaroError, timeout: float) -> Markup:
     if isinstance(error, TransportError):
         return t(lang, "error.transport", message=error.message)
     return t(lang, "error.api", status=status, message=error.message)
+
+
+# --- Buttons ------------------------------------------------------------------------------------
+# Everything a button needs is in its callback_data (at most 64 bytes), so buttons keep working
+# after a restart: "pb:r:<chat_id>:<postback_id>" refreshes, "pb:d:..." shows the details.
+
+ButtonAction = Literal["r", "d"]
+_BUTTON = re.compile(r"pb:([rd]):(-?[0-9]{1,19}):([0-9]{1,10})", re.ASCII)
+
+
+@dataclass(frozen=True)
+class ButtonPress:
+    action: ButtonAction
+    chat_id: int
+    postback_id: int
+
+
+def parse_button(data: str) -> ButtonPress | None:
+    """The press a button's callback_data stands for; None for anything not made by us."""
+    match = _BUTTON.fullmatch(data)
+    if match is None:
+        return None
+    action, chat_id, postback_id = match.groups()
+    if not 1 <= int(postback_id) <= MAX_POSTBACK_ID:
+        return None
+    return ButtonPress(action, int(chat_id), int(postback_id))  # type: ignore[arg-type]
+
+
+def postback_buttons(
+    lang: str, chat_id: int, postback_id: int, *, failed: bool = False
+) -> InlineKeyboardMarkup:
+    """Refresh and Details under a reply; a failed lookup gets Retry and Details (the error)."""
+    refresh = t(lang, "button.retry" if failed else "button.refresh")
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(refresh, callback_data=f"pb:r:{chat_id}:{postback_id}"),
+                InlineKeyboardButton(
+                    t(lang, "button.details"), callback_data=f"pb:d:{chat_id}:{postback_id}"
+                ),
+            ]
+        ]
+    )
+
+
+# --- Details ------------------------------------------------------------------------------------
+
+
+def details_record(
+    request: RequestRecord | None,
+    lookup: PostbackLookup | None = None,
+    error: KeitaroError | None = None,
+) -> dict[str, Any]:
+    """The full record of one lookup: what was asked (the key masked), what came back, and the
+    error if there was one. The campaign's Click API token is left out."""
+    record: dict[str, Any] = {
+        "request": request.model_dump(mode="json") if request else None,
+        "resource": "postback",
+        "operation": "get",
+        "data": None,
+    }
+    if lookup is not None:
+        record["data"] = {
+            "postback": lookup.postback.model_dump(mode="json"),
+            # Its postbacks are left out too: the one asked about is above, the rest is noise.
+            "campaign": lookup.campaign.model_dump(mode="json", exclude={"token", "postbacks"}),
+        }
+    if error is not None:
+        record["error"] = {
+            "type": type(error).__name__,
+            "status": error.status,
+            "message": error.message,
+        }
+    return record
+
+
+def details_reply(lang: str, postback_id: int, record: dict[str, Any]) -> list[str]:
+    """The record as indented JSON in a monospace block, split into messages if long."""
+    pretty = json.dumps(record, indent=2, ensure_ascii=False, default=str)
+    return split_html(f"{t(lang, 'details.title', id=postback_id)}\n{_pre(pretty)}")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import OrderedDict
 
-from telegram import Chat, ChatMember, Message, Update
-from telegram.error import TelegramError
+from telegram import Chat, ChatMember, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest, ChatMigrated, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.i18n import Lang, language_for
+from bot.services import services
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +49,103 @@ def parse_id(raw: str, maximum: int) -> int | None:
     return value if 1 <= value <= maximum else None
 
 
-async def reply(message: Message, parts: str | list[str], *, quote: bool | None = None) -> None:
-    """Send one reply (maybe in several messages) into the chat and topic of ``message``."""
-    for part in [parts] if isinstance(parts, str) else parts:
-        await message.reply_text(part, do_quote=quote)
+# Bot answers to user messages, (chat id, message id) -> the answer's message ids, so that an
+# edited command replaces its answer. In memory only: after a restart, an edit gets a new reply.
+_ANSWERS = "answers"
+REMEMBERED_ANSWERS = 5000
+# What Telegram says when the place to reply to is gone: a closed or deleted forum topic, or a
+# deleted command message (when it is quoted without allow_sending_without_reply).
+_PLACE_GONE = ("topic_closed", "topic_deleted", "thread not found", "replied not found")
+
+
+async def reply(
+    message: Message,
+    parts: str | list[str],
+    *,
+    quote: bool | None = None,
+    buttons: InlineKeyboardMarkup | None = None,
+    context: ContextTypes.DEFAULT_TYPE | None = None,
+) -> None:
+    """Send one reply (maybe in several messages) into the chat and topic of ``message``.
+
+    ``buttons`` go under the last message. The answer is not lost when its place is: in a closed
+    or deleted topic, or quoting a deleted message, it goes to the chat without thread or quote;
+    to a group that became a supergroup, it goes to the new chat (and, given ``context``, the
+    chat's connection moves with it). Given ``context``, an edited command's earlier answer is
+    edited into the new one instead of a second answer being posted.
+    """
+    texts = [parts] if isinstance(parts, str) else parts
+    answers = _answers(context) if context is not None and _from_a_person(message) else None
+    key = (message.chat_id, message.message_id)
+    earlier = answers.pop(key, []) if answers is not None and message.edit_date else []
+    sent: list[int] = []
+    for number, text in enumerate(texts):
+        markup = buttons if number == len(texts) - 1 else None
+        if number < len(earlier) and await _edit(message, earlier[number], text, markup):
+            sent.append(earlier[number])
+            continue
+        answer = await _send(message, text, quote, markup, context)
+        if answer.chat_id == message.chat_id:
+            sent.append(answer.message_id)
+    bot = message.get_bot()
+    for extra in earlier[len(texts) :]:  # the earlier answer had more parts than this one
+        try:
+            await bot.delete_message(message.chat_id, extra)
+        except TelegramError as error:
+            log.info("chat %s: could not delete answer %s: %s", message.chat_id, extra, error)
+    if answers is not None:
+        answers[key] = sent
+        while len(answers) > REMEMBERED_ANSWERS:
+            answers.popitem(last=False)
+
+
+def _answers(context: ContextTypes.DEFAULT_TYPE) -> OrderedDict[tuple[int, int], list[int]]:
+    found = context.bot_data.setdefault(_ANSWERS, OrderedDict())
+    assert isinstance(found, OrderedDict)
+    return found
+
+
+def _from_a_person(message: Message) -> bool:
+    """Not the bot's own message (a button's), whose edits are the bot's own doing."""
+    return message.from_user is None or message.from_user.id != message.get_bot().id
+
+
+async def _send(
+    message: Message,
+    text: str,
+    quote: bool | None,
+    markup: InlineKeyboardMarkup | None,
+    context: ContextTypes.DEFAULT_TYPE | None,
+) -> Message:
+    try:
+        return await message.reply_text(text, do_quote=quote, reply_markup=markup)
+    except ChatMigrated as error:
+        old, new = message.chat_id, error.new_chat_id
+        if context is not None and await services(context).store.move(old, new):
+            log.info("chat %s became supergroup %s: its tracker connection moved with it", old, new)
+        log.info("chat %s became supergroup %s: answering there", old, new)
+        return await message.get_bot().send_message(new, text, reply_markup=markup)
+    except BadRequest as error:
+        if not any(reason in error.message.lower() for reason in _PLACE_GONE):
+            raise
+        log.info("chat %s: %s; answering without topic or quote", message.chat_id, error.message)
+        return await message.get_bot().send_message(message.chat_id, text, reply_markup=markup)
+
+
+async def _edit(
+    message: Message, answer_id: int, text: str, markup: InlineKeyboardMarkup | None
+) -> bool:
+    """Edit an earlier answer; False when it cannot be edited (deleted, too old)."""
+    try:
+        await message.get_bot().edit_message_text(
+            text, message.chat_id, answer_id, reply_markup=markup
+        )
+    except BadRequest as error:
+        if "not modified" in error.message.lower():
+            return True
+        log.info("chat %s: could not edit answer %s: %s", message.chat_id, answer_id, error)
+        return False
+    return True
 
 
 async def delete_quietly(message: Message) -> bool:

@@ -19,11 +19,22 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat_id = (
         update.effective_chat.id if isinstance(update, Update) and update.effective_chat else None
     )
-    log.error("error while handling an update for chat %s", chat_id, exc_info=context.error)
-    if not isinstance(update, Update) or update.effective_message is None:
-        return
     if isinstance(context.error, Forbidden):
-        return  # blocked or removed: telling them is impossible
+        # Blocked, removed or deleted: telling them is impossible, and nothing is retried. One
+        # line, no traceback: it is the chat's choice, not a bug.
+        log.warning("chat %s cannot be written to: %s", chat_id, context.error)
+        return
+    log.error("error while handling an update for chat %s", chat_id, exc_info=context.error)
+    if not isinstance(update, Update):
+        return
+    if update.callback_query is not None:  # so the button does not spin until it times out
+        try:
+            await update.callback_query.answer(t(lang_of(update), "error.internal"))
+        except TelegramError as error:
+            log.warning("could not answer a button in chat %s: %s", chat_id, error)
+        return
+    if update.effective_message is None:
+        return
     try:
         await update.effective_message.reply_text(
             t(lang_of(update), "error.internal"), do_quote=False

@@ -43,8 +43,9 @@ TEXTS: dict[str, object] = {
         "<code>/connect &lt;tracker-url&gt; &lt;api-key&gt;</code>."
     ),
     "postback.not_found": "Postback {id} not found on {tracker}.",
-    "postback.title": "<b>Postback #{id}</b>",
-    "postback.campaign": "Campaign: <b>{name}</b> (#{campaign_id}, {state})",
+    "postback.title": "<b>Postback #{id} · {campaign}</b>",
+    "postback.title_unnamed": "<b>Postback #{id}</b>",
+    "postback.campaign": "Campaign: #{campaign_id}, {state}",
     "postback.method": "Method: {method}",
     "postback.statuses": "Statuses: {statuses}",
     "postback.no_statuses": "none",
@@ -53,6 +54,15 @@ TEXTS: dict[str, object] = {
     "postback.url_part": "URL, part {part} of {parts}:",
     "postback.tracker": "Tracker: {tracker}",
     "postback.unknown": "unknown",
+    # buttons under a postback reply, and what a press answers
+    "button.refresh": "Refresh",
+    "button.retry": "Retry",
+    "button.details": "Details",
+    "button.refreshed": "Updated from the tracker.",
+    "button.up_to_date": "Up to date: nothing has changed on the tracker.",
+    "button.unknown": "This button does not work any more. Send the command again.",
+    "button.wrong_chat": "This button belongs to another chat; it does nothing here.",
+    "details.title": "<b>Postback #{id}: the full record</b>",
     # /connect
     "connect.usage": (
         "Usage: <code>/connect &lt;tracker-url&gt; &lt;api-key&gt;</code>\n"

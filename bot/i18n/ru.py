@@ -42,8 +42,9 @@ TEXTS: dict[str, object] = {
         "<code>/connect &lt;адрес-трекера&gt; &lt;api-ключ&gt;</code>."
     ),
     "postback.not_found": "Постбэк {id} не найден в трекере {tracker}.",
-    "postback.title": "<b>Постбэк #{id}</b>",
-    "postback.campaign": "Кампания: <b>{name}</b> (#{campaign_id}, {state})",
+    "postback.title": "<b>Постбэк #{id} · {campaign}</b>",
+    "postback.title_unnamed": "<b>Постбэк #{id}</b>",
+    "postback.campaign": "Кампания: #{campaign_id}, {state}",
     "postback.method": "Метод: {method}",
     "postback.statuses": "Статусы: {statuses}",
     "postback.no_statuses": "нет",
@@ -52,6 +53,15 @@ TEXTS: dict[str, object] = {
     "postback.url_part": "URL, часть {part} из {parts}:",
     "postback.tracker": "Трекер: {tracker}",
     "postback.unknown": "неизвестно",
+    # кнопки под ответом о постбэке и ответы на нажатия
+    "button.refresh": "Обновить",
+    "button.retry": "Повторить",
+    "button.details": "Подробности",
+    "button.refreshed": "Обновлено из трекера.",
+    "button.up_to_date": "Актуально: в трекере ничего не изменилось.",
+    "button.unknown": "Эта кнопка больше не работает. Отправьте команду ещё раз.",
+    "button.wrong_chat": "Эта кнопка из другого чата; здесь она ничего не делает.",
+    "details.title": "<b>Постбэк #{id}: полная запись</b>",
     "connect.usage": (
         "Формат: <code>/connect &lt;адрес-трекера&gt; &lt;api-ключ&gt;</code>\n"
         "Пример: <code>/connect https://tracker.example.com ВАШ_API_КЛЮЧ</code>"

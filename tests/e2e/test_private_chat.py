@@ -143,8 +143,8 @@ async def test_postback_details_and_index_makes_repeat_lookups_one_small_request
     person = user(uid, "Alice", "alice")
     [reply] = await ask(tg, chat, person, "/postback 42")
     assert reply.text.splitlines()[:5] == [
-        "Postback #42",
-        "Campaign: Main campaign (#1, active)",
+        "Postback #42 · Main campaign",
+        "Campaign: #1, active",
         "Method: GET",
         "Statuses: lead, sale",
         f"Tracker: {tracker.url}",
@@ -228,7 +228,7 @@ async def test_html_in_tracker_fields_is_shown_literally(
     tracker.add_campaign(make_campaign(90, tricky, postbacks=[make_postback(900, 90, url=url)]))
     chat = await connect(tg, tracker, uid)
     [reply] = await ask(tg, chat, user(uid, "Alice"), "/postback 900")
-    assert f"Campaign: {tricky} (#90, active)" in reply.text
+    assert reply.text.startswith(f"Postback #900 · {tricky}\nCampaign: #90, active")
     assert reply.text.endswith(url)
 
 

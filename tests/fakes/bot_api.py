@@ -38,6 +38,7 @@ MemberStatus = Literal["creator", "administrator", "member", "restricted", "left
 
 MAX_MESSAGE_LENGTH = 4096  # UTF-16 code units, after entity parsing
 MAX_CALLBACK_DATA_BYTES = 64
+MAX_CALLBACK_ANSWER_LENGTH = 200
 ANONYMOUS_ADMIN_ID = 1087968824
 
 
@@ -643,6 +644,8 @@ class FakeBotAPI:
         self.deleted: list[tuple[int, int]] = []  # (chat_id, message_id) the bot deleted
         self.descriptions: dict[tuple[str, str], str] = {}  # (field, language_code) -> text
         self.menu_buttons: dict[int | None, JSONDict] = {}
+        self.callback_answers: dict[str, JSONDict] = {}  # query id -> answerCallbackQuery params
+        self._callback_queries: set[str] = set()  # pressed and not answered yet
         self._chats: dict[int, _Chat] = {}
         self._users: dict[int, JSONDict] = {bot_id: self.bot_user}
         self._updates: list[JSONDict] = []
@@ -672,7 +675,7 @@ class FakeBotAPI:
             "getChatMember": self._get_chat_member,
             "getChatAdministrators": self._get_chat_administrators,
             "sendChatAction": self._send_chat_action,
-            "answerCallbackQuery": self._accept,
+            "answerCallbackQuery": self._answer_callback_query,
             "setChatMenuButton": self._set_chat_menu_button,
             "setMyDescription": self._set_description("description", 512),
             "setMyShortDescription": self._set_description("short_description", 120),
@@ -746,8 +749,34 @@ class FakeBotAPI:
         """The user blocks the bot: writing to their private chat is 403 Forbidden."""
         self._chat(user_id).blocked = blocked
 
-    def migrate_group(self, chat_id: int, to: JSONDict) -> None:
-        """Upgrade a group to the supergroup `to`, with Telegram's two service-message updates.
+    def set_bot_status(self, chat: JSONDict, status: MemberStatus, by: JSONDict) -> int:
+        """The bot's own membership changes, as `by` did it: removed from a group ("left",
+        "kicked"), added back ("member"), or, in a private chat, blocked ("kicked") and
+        unblocked ("member"). Enqueues the my_chat_member update Telegram sends; returns its id."""
+        state = self._remember_chat(chat)
+        self._users.setdefault(by["id"], by)
+        bot_id = self.bot_user["id"]
+        if chat["type"] == "private":
+            old: MemberStatus = "kicked" if state.blocked else "member"
+            state.blocked = status == "kicked"
+        else:
+            old = state.members.get(bot_id, "member")
+            state.members[bot_id] = status
+        return self._enqueue(
+            {
+                "my_chat_member": {
+                    "chat": state.info,
+                    "from": by,
+                    "date": int(time.time()),
+                    "old_chat_member": _chat_member(self.bot_user, old),
+                    "new_chat_member": _chat_member(self.bot_user, status),
+                }
+            }
+        )
+
+    def migrate_group(self, chat_id: int, to: JSONDict, *, service_messages: bool = True) -> None:
+        """Upgrade a group to the supergroup `to`, with Telegram's two service-message updates
+        (service_messages=False: as if the bot never got them).
 
         Writing to the old id afterwards is 400 with parameters.migrate_to_chat_id."""
         old = self._chat(chat_id)
@@ -767,7 +796,8 @@ class FakeBotAPI:
                 field_name: value,
             }
             state.messages[message_id] = message
-            self._enqueue({"message": message})
+            if service_messages:
+                self._enqueue({"message": message})
 
     def create_topic(self, chat: JSONDict, name: str = "Topic") -> int:
         """Open a forum topic; returns its message_thread_id."""
@@ -851,6 +881,10 @@ class FakeBotAPI:
         self._enqueue({"message": message})
         return int(message["message_id"])
 
+    def delete_by_user(self, chat_id: int, message_id: int) -> None:
+        """A user deletes their message (Telegram tells bots nothing about it)."""
+        del self._chat(chat_id).messages[message_id]
+
     def edit_message(self, chat_id: int, message_id: int, text: str) -> None:
         """Enqueue an `edited_message` update for a message a user sent earlier."""
         state = self._chat(chat_id)
@@ -861,6 +895,55 @@ class FakeBotAPI:
             message["entities"] = entities
         state.messages[message_id] = message
         self._enqueue({"edited_message": message})
+
+    def press_button(
+        self,
+        chat_id: int,
+        message_id: int,
+        by: JSONDict,
+        text: str | None = None,
+        *,
+        data: str | None = None,
+    ) -> str:
+        """Enqueue a `callback_query` update: `by` taps the inline button labelled `text` under
+        the bot's message (or, with `data`, a button carrying that callback_data, as a forged
+        or outdated client may send). Returns the query id; read the answer with
+        `wait_for_callback_answer`. Raises if the message has no such button."""
+        state = self._chat(chat_id)
+        message = state.messages.get(message_id)
+        if message is None or message["from"]["id"] != self.bot_user["id"]:
+            raise ValueError(f"no bot message {message_id} in chat {chat_id}")
+        if data is None:
+            rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
+            labels = {button["text"]: button.get("callback_data") for row in rows for button in row}
+            if labels.get(text) is None:
+                raise ValueError(f"no button {text!r} under the message; there are {list(labels)}")
+            data = labels[text]
+        self._users.setdefault(by["id"], by)
+        query_id = str(self._last_update_id + 1)
+        self._callback_queries.add(query_id)
+        self._enqueue(
+            {
+                "callback_query": {
+                    "id": query_id,
+                    "from": by,
+                    "message": message,
+                    "chat_instance": str(chat_id),
+                    "data": data,
+                }
+            }
+        )
+        return query_id
+
+    async def wait_for_callback_answer(
+        self,
+        query_id: str,
+        timeout: float = 10.0,  # noqa: ASYNC109
+    ) -> JSONDict:
+        """What the bot answered to a button press (answerCallbackQuery's parameters)."""
+        if not await self._wait_until(lambda: query_id in self.callback_answers, timeout):
+            raise TimeoutError(f"callback query {query_id} was not answered within {timeout} s")
+        return self.callback_answers[query_id]
 
     def add_update(self, raw: JSONDict) -> int:
         """Enqueue any update dict (update_id is assigned when missing); returns the update_id.
@@ -1326,8 +1409,11 @@ class FakeBotAPI:
             )
         message = {**message, "text": text, "edit_date": int(time.time())}
         message.pop("entities", None)
+        message.pop("reply_markup", None)
         if entities:
             message["entities"] = entities
+        if "inline_keyboard" in (params.get("reply_markup") or {}):
+            message["reply_markup"] = params["reply_markup"]
         state.messages[message_id] = message
         sent.text, sent.raw_text, sent.entities = text, params["text"], entities
         sent.parse_mode = params.get("parse_mode") or None
@@ -1398,6 +1484,19 @@ class FakeBotAPI:
             for user_id, status in state.members.items()
             if status in {"creator", "administrator"}
         ]
+
+    async def _answer_callback_query(self, params: JSONDict) -> bool:
+        query_id = str(params.get("callback_query_id") or "")
+        if query_id not in self._callback_queries:  # unknown, or answered already
+            raise _bad_request(
+                "query is too old and response timeout expired or query ID is invalid"
+            )
+        if len(params.get("text") or "") > MAX_CALLBACK_ANSWER_LENGTH:
+            raise _bad_request("MESSAGE_TOO_LONG")
+        self._callback_queries.discard(query_id)
+        self.callback_answers[query_id] = params
+        self._pulse()
+        return True
 
     async def _send_chat_action(self, params: JSONDict) -> bool:
         self._writable_chat(params)
