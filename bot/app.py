@@ -29,6 +29,7 @@ from bot.handlers.help import help_command
 from bot.handlers.membership import membership_changed
 from bot.handlers.migration import follow_migration
 from bot.handlers.postback import postback
+from bot.handlers.setup import cancel, offer_private_setup, open_setup, setup_input
 from bot.i18n import LANGUAGES, t
 from bot.services import Services, install, services_in
 from bot.storage import open_store_with_keys, sqlite_path
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 # Lookups wait on trackers (up to KEITARO_TIMEOUT); a chat hammering a hanging tracker must not
 # use up the slots other chats need. An update in flight is one small coroutine.
 CONCURRENT_UPDATES = 1024
-MENU = ("postback", "connect", "status", "disconnect", "help")
+MENU = ("postback", "connect", "status", "disconnect", "cancel", "help")
 
 
 def build_application(
@@ -76,8 +77,17 @@ def build_application(
         .build()
     )
     app.add_handler(TypeHandler(Update, only_allowed_chats), group=-1)
+    # A deep link from a group's /connect arrives as "/start <token>" in a private chat.
+    private = filters.ChatType.PRIVATE
+    app.add_handler(CommandHandler("start", open_setup, filters=private, has_args=True))
     app.add_handler(CommandHandler(["start", "help"], help_command))
+    app.add_handler(
+        CommandHandler(
+            "connect", offer_private_setup, filters=filters.ChatType.GROUPS, has_args=False
+        )
+    )
     app.add_handler(CommandHandler("connect", connect))
+    app.add_handler(CommandHandler("cancel", cancel))
     app.add_handler(CommandHandler("disconnect", disconnect))
     app.add_handler(CommandHandler("status", status))
     app.add_handler(CommandHandler("postback", postback))
@@ -85,6 +95,11 @@ def build_application(
     app.add_handler(CallbackQueryHandler(press))
     app.add_handler(ChatMemberHandler(membership_changed, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, follow_migration))
+    app.add_handler(
+        MessageHandler(
+            private & filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND, setup_input
+        )
+    )
     app.add_error_handler(on_error)
     return app
 

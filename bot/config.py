@@ -40,6 +40,12 @@ class Settings(BaseSettings):
         default=False, description="Allow trackers on loopback or private addresses."
     )
     keitaro_timeout: float = Field(default=15.0, gt=0, le=120)
+    setup_link_ttl_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        le=86_400,
+        description="How long a private group-setup link (from /connect in a group) works.",
+    )
     allowed_chat_ids: str = Field(
         default="",
         description="Comma-separated chat ids the bot serves (a user's id is their private "

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from telegram import Message, Update
@@ -48,45 +50,79 @@ async def connect(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if len(args) != 2:
         await answer(t(lang, "connect.usage"))
         return
-    url, key = _url_first(args)
-    if not _looks_like_address(url):
+    url, key = url_and_key(args)
+    user = message.from_user if message.sender_chat is None else None
+    result = await connect_chat(
+        context, lang, chat.id, url, key, by_id=user.id if user else None, by_name=who(message)
+    )
+    if isinstance(result, Connected):
+        result = views.connected_reply(lang, result.tracker, result.masked_key, result.campaigns)
+    await answer(result)
+
+
+@dataclass(frozen=True)
+class Connected:
+    """What connect_chat saved, as the user may see it."""
+
+    tracker: str  # display form of the tracker address
+    masked_key: str
+    campaigns: int
+
+
+# Called after the tracker accepted the key and just before saving: a refusal, or None to save.
+SaveCheck = Callable[[], Awaitable[Markup | None]]
+
+
+async def connect_chat(
+    context: ContextTypes.DEFAULT_TYPE,
+    lang: str,
+    chat_id: int,
+    url: str,
+    key: str,
+    *,
+    by_id: int | None,
+    by_name: str,
+    may_save: SaveCheck | None = None,
+) -> Connected | Markup:
+    """Check ``url`` and ``key`` against the tracker and save them as ``chat_id``'s connection.
+
+    The one way a chat gets connected, from /connect in that chat or from a private setup for a
+    group. Returns what was saved, or the reply saying why nothing was.
+    """
+    if not looks_like_address(url):
         # Never resolve, request or log something that may be the key.
-        await answer(t(lang, "connect.bad_url", reason=t(lang, "connect.no_address")))
-        return
+        return t(lang, "connect.bad_url", reason=t(lang, "connect.no_address"))
     try:
         tracker = Tracker.from_user_input(url, key)
     except InvalidTrackerURL as error:
-        await answer(t(lang, "connect.bad_url", reason=str(error)))
-        return
+        return t(lang, "connect.bad_url", reason=str(error))
     except ValueError:
-        await answer(t(lang, "connect.bad_key"))
-        return
+        return t(lang, "connect.bad_key")
 
     found = services(context)
     try:
         campaigns = await found.client.check_key(tracker)
     except KeitaroError as error:
-        log.info("connect refused for chat %s, tracker %s: %r", chat.id, tracker.display, error)
+        log.info("connect refused for chat %s, tracker %s: %r", chat_id, tracker.display, error)
         problem = views.error_text(lang, error, found.settings.keitaro_timeout)
         if isinstance(error, TransportError) and "://" not in url:
             problem = Markup(f"{problem} {t(lang, 'connect.https_guessed')}")
-        await answer(t(lang, "connect.rejected", error=problem))
-        return
+        return t(lang, "connect.rejected", error=problem)
+    if may_save is not None and (refusal := await may_save()) is not None:
+        return refusal
 
-    user = message.from_user if message.sender_chat is None else None
     await found.store.put(
         ChatCredentials(
-            chat_id=chat.id,
+            chat_id=chat_id,
             tracker_url=tracker.root,
             api_key=tracker.api_key,
-            connected_by_id=user.id if user else None,
-            connected_by_name=_who(message),
+            connected_by_id=by_id,
+            connected_by_name=by_name,
             connected_at=datetime.now(UTC),
         )
     )
-    log.info("chat %s connected to %s", chat.id, tracker.display)
-    masked = mask_key(tracker.api_key.get_secret_value())
-    await answer(views.connected_reply(lang, tracker.display, masked, campaigns))
+    log.info("chat %s connected to %s", chat_id, tracker.display)
+    return Connected(tracker.display, mask_key(tracker.api_key.get_secret_value()), campaigns)
 
 
 async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -130,20 +166,20 @@ def _deletion_note(lang: str, args: list[str], deleted: bool, group: bool) -> st
     return "\n" + t(lang, "connect.not_deleted_group" if group else "connect.not_deleted")
 
 
-def _looks_like_address(text: str) -> bool:
+def looks_like_address(text: str) -> bool:
     """A tracker address has a scheme, a dot, a port or a path; an API key has none of them."""
     return any(mark in text for mark in ("://", ".", ":", "/")) or text.lower() == "localhost"
 
 
-def _url_first(args: list[str]) -> tuple[str, str]:
+def url_and_key(args: list[str]) -> tuple[str, str]:
     """The tracker address and the key, in whichever order they were typed."""
     first, second = args
-    if not _looks_like_address(first) and _looks_like_address(second):
+    if not looks_like_address(first) and looks_like_address(second):
         return second, first
     return first, second
 
 
-def _who(message: Message) -> str:
+def who(message: Message) -> str:
     user = message.from_user
     if message.sender_chat is not None or user is None:
         return ""

@@ -10,6 +10,7 @@ TEXTS: dict[str, object] = {
         "/connect &lt;tracker-url&gt; &lt;api-key&gt; — connect this chat to a tracker\n"
         "/status — which tracker this chat uses\n"
         "/disconnect — forget this chat's tracker and key\n"
+        "/cancel — stop connecting a group in a private chat\n"
         "/help — this message\n"
         "\n"
         "<b>Example</b>\n"
@@ -29,6 +30,7 @@ TEXTS: dict[str, object] = {
     "commands.status": "Show this chat's tracker",
     "commands.disconnect": "Forget this chat's tracker and key",
     "commands.help": "How to use the bot",
+    "commands.cancel": "Stop connecting a group",
     # /postback
     "postback.usage": (
         "Usage: <code>/postback &lt;id&gt;</code>, where id is a whole number "
@@ -96,6 +98,67 @@ TEXTS: dict[str, object] = {
         "messages). Everyone here has seen it: delete it and rotate the key in Keitaro."
     ),
     "campaigns": {"one": "{n} campaign", "other": "{n} campaigns"},
+    # /connect without arguments in a group: setting it up in a private chat
+    "setup.offer": (
+        "To connect this group without showing the API key here, tap the button: it opens a "
+        "private chat with me, where you send the tracker address and the key. The link works "
+        "once, only for you, for {minutes} min."
+    ),
+    "setup.button": "Connect in a private chat",
+    "setup.anonymous": (
+        "You are posting as the group, so I cannot tell which admin you are and cannot give "
+        "you a private link. Post as yourself and send /connect again, or connect right here "
+        "with <code>/connect &lt;tracker-url&gt; &lt;api-key&gt;</code> (I delete that message "
+        "at once)."
+    ),
+    "setup.started": (
+        "Connecting the group <b>{group}</b>. Send the tracker address and the API key in one "
+        "message, e.g. <code>https://tracker.example.com YOUR_API_KEY</code>, or one after the "
+        "other. I delete the message with the key. /cancel stops the setup."
+    ),
+    "setup.link_unknown": (
+        "This setup link does not work: it is incomplete, or I was restarted since it was made. "
+        "A group admin gets a new one by sending /connect in the group."
+    ),
+    "setup.link_not_yours": (
+        "This setup link was made for another admin and works only for them. "
+        "A group admin gets their own link by sending /connect in the group."
+    ),
+    "setup.link_used": (
+        "This setup link was already used: each link works once. "
+        "Send /connect in the group for a new one."
+    ),
+    "setup.link_expired": (
+        "This setup link has expired (a link works for {minutes} min). "
+        "Send /connect in the group for a new one."
+    ),
+    "setup.timed_out": (
+        "The setup of <b>{group}</b> timed out and nothing was saved. "
+        "Send /connect in the group for a new link."
+    ),
+    "setup.need_key": "Got the tracker address. Now send the API key.",
+    "setup.need_url": "Got the key. Now send the tracker address, e.g. https://tracker.example.com",
+    "setup.usage": (
+        "Send the tracker address and the API key, separated by a space: "
+        "<code>https://tracker.example.com YOUR_API_KEY</code>. /cancel stops the setup."
+    ),
+    "setup.retry": "Send the address and the key again, or /cancel.",
+    "setup.not_admin": (
+        "You are no longer an admin of <b>{group}</b>, so you cannot connect it. Nothing was saved."
+    ),
+    "setup.group_unreachable": (
+        "I cannot check your rights in <b>{group}</b>: I may have been removed from it. "
+        "Nothing was saved."
+    ),
+    "setup.done": (
+        "Connected the group <b>{group}</b> to {tracker}.\n"
+        "Key: <code>{key}</code> · {campaigns} on the tracker."
+    ),
+    "setup.group_note": (
+        "{who} connected this group to {tracker}. Everyone here can use /postback now."
+    ),
+    "setup.cancelled": "Stopped connecting <b>{group}</b>. Nothing was saved.",
+    "setup.nothing_to_cancel": "There is nothing to cancel.",
     # /status and /disconnect
     "status.none": "This chat is not connected to a tracker. Use /connect to connect it.",
     "status.connected": (

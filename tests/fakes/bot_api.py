@@ -586,6 +586,10 @@ def _chat_member(member: JSONDict, status: MemberStatus) -> JSONDict:
     return result
 
 
+# What a URL button may open: a web page or a tg:// link (deep links are https://t.me/...).
+_BUTTON_URL = re.compile(r"(?:https?|tg)://[^\s]+", re.IGNORECASE)
+
+
 def _check_reply_markup(markup: Any) -> None:
     if markup is None:
         return
@@ -597,6 +601,9 @@ def _check_reply_markup(markup: Any) -> None:
                 size = len(str(button["callback_data"]).encode("utf-8"))
                 if not 1 <= size <= MAX_CALLBACK_DATA_BYTES:
                     raise _bad_request("BUTTON_DATA_INVALID")
+            elif "url" in button:
+                if not _BUTTON_URL.fullmatch(str(button["url"])):
+                    raise _bad_request("BUTTON_URL_INVALID")
             elif len(button) == 1:
                 raise _bad_request("text buttons are unallowed in the inline keyboard")
 
