@@ -26,6 +26,12 @@ from bot.handlers.buttons import press
 from bot.handlers.connection import connect, disconnect, status
 from bot.handlers.errors import on_error
 from bot.handlers.help import help_command
+from bot.handlers.language import (
+    BUTTON_PATTERN,
+    language_button,
+    language_command,
+    use_chat_language,
+)
 from bot.handlers.membership import membership_changed
 from bot.handlers.migration import follow_migration
 from bot.handlers.postback import postback
@@ -40,7 +46,7 @@ log = logging.getLogger(__name__)
 # Lookups wait on trackers (up to KEITARO_TIMEOUT); a chat hammering a hanging tracker must not
 # use up the slots other chats need. An update in flight is one small coroutine.
 CONCURRENT_UPDATES = 1024
-MENU = ("postback", "connect", "status", "disconnect", "cancel", "help")
+MENU = ("postback", "connect", "status", "disconnect", "cancel", "language", "help")
 
 
 def build_application(
@@ -76,6 +82,8 @@ def build_application(
         .post_shutdown(post_shutdown)
         .build()
     )
+    # Which language each update is answered in, before anything answers (even a refusal).
+    app.add_handler(TypeHandler(Update, use_chat_language), group=-2)
     app.add_handler(TypeHandler(Update, only_allowed_chats), group=-1)
     # A deep link from a group's /connect arrives as "/start <token>" in a private chat.
     private = filters.ChatType.PRIVATE
@@ -90,6 +98,8 @@ def build_application(
     app.add_handler(CommandHandler("cancel", cancel))
     app.add_handler(CommandHandler("disconnect", disconnect))
     app.add_handler(CommandHandler("status", status))
+    app.add_handler(CommandHandler("language", language_command))
+    app.add_handler(CallbackQueryHandler(language_button, pattern=BUTTON_PATTERN))
     app.add_handler(CommandHandler("postback", postback))
     # Refresh and Details under a postback reply; also answers presses of unknown buttons.
     app.add_handler(CallbackQueryHandler(press))

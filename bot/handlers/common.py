@@ -10,7 +10,7 @@ from telegram import Chat, ChatMember, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, ChatMigrated, TelegramError
 from telegram.ext import ContextTypes
 
-from bot.i18n import Lang, language_for
+from bot.i18n import Lang, current_language, language_for
 from bot.services import services
 
 log = logging.getLogger(__name__)
@@ -19,6 +19,11 @@ _DIGITS = re.compile(r"[0-9]+", re.ASCII)
 
 
 def lang_of(update: Update) -> Lang:
+    """The language to answer this update in: the chat's /language choice if it made one,
+    else the user's Telegram language (both resolved once per update, see current_language)."""
+    current = current_language.get()
+    if current is not None:
+        return current
     user = update.effective_user
     return language_for(user.language_code if user else None)
 
@@ -169,6 +174,9 @@ async def is_chat_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> b
         return False
     if chat.type == Chat.PRIVATE:
         return True
+    if update.callback_query is not None:
+        # A button press: whoever pressed it, not the bot whose message holds the button.
+        return await _is_admin_member(context, chat.id, update.callback_query.from_user.id)
     if message.is_automatic_forward or message.forward_origin is not None:
         return False
     if message.sender_chat is not None:
@@ -176,5 +184,9 @@ async def is_chat_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> b
     user = message.from_user
     if user is None:
         return False
-    member = await context.bot.get_chat_member(chat.id, user.id)
+    return await _is_admin_member(context, chat.id, user.id)
+
+
+async def _is_admin_member(context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_id: int) -> bool:
+    member = await context.bot.get_chat_member(chat_id, user_id)
     return member.status in (ChatMember.OWNER, ChatMember.ADMINISTRATOR)

@@ -7,6 +7,7 @@ import logging
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot.handlers.language import chat_languages
 from bot.services import services
 
 log = logging.getLogger(__name__)
@@ -24,5 +25,7 @@ async def follow_migration(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         old, new = message.migrate_from_chat_id, message.chat_id
     else:
         return
-    if await services(context).store.move(old, new):
+    moved = await services(context).store.move(old, new)
+    chat_languages(context).moved(old, new)  # the store moved its language, if it had one
+    if moved:
         log.info("chat %s became supergroup %s: its tracker connection moved with it", old, new)

@@ -2,12 +2,15 @@
 
 Templates are Telegram HTML with ``{placeholders}``. Values are escaped when they are filled in,
 unless they are :class:`Markup` (HTML the formatting module already built). The language is
-passed explicitly with every call, so concurrent updates never mix languages.
+passed explicitly with every call. Which language an update is answered in lives in
+:data:`current_language`, a ContextVar: PTB handles each update in a task of its own, so
+concurrent updates never mix languages.
 """
 
 from __future__ import annotations
 
 import string
+from contextvars import ContextVar
 from typing import Any, Literal
 
 from bot.formatting import Markup, escape
@@ -16,6 +19,10 @@ from bot.i18n import en, ru
 Lang = Literal["en", "ru"]
 LANGUAGES: tuple[Lang, ...] = ("en", "ru")
 CATALOGUES: dict[str, dict[str, Any]] = {"en": en.TEXTS, "ru": ru.TEXTS}
+
+# The language of the update being handled: set before any handler runs (the chat's /language
+# choice, else the user's Telegram language) by bot.handlers.language; None outside an update.
+current_language: ContextVar[Lang | None] = ContextVar("current_language", default=None)
 
 
 def language_for(language_code: str | None) -> Lang:

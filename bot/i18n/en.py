@@ -10,6 +10,7 @@ TEXTS: dict[str, object] = {
         "/connect &lt;tracker-url&gt; &lt;api-key&gt; — connect this chat to a tracker\n"
         "/status — which tracker this chat uses\n"
         "/disconnect — forget this chat's tracker and key\n"
+        "/language — the language I answer in here\n"
         "/cancel — stop connecting a group in a private chat\n"
         "/help — this message\n"
         "\n"
@@ -30,6 +31,25 @@ TEXTS: dict[str, object] = {
     "commands.status": "Show this chat's tracker",
     "commands.disconnect": "Forget this chat's tracker and key",
     "commands.help": "How to use the bot",
+    "commands.language": "Choose the bot's language in this chat",
+    # /language
+    "language.name": "English",
+    "language.auto": "each user's Telegram language",
+    "language.auto_button": "Auto",
+    "language.current": (
+        "Language in this chat: {current}. Choose another, or type <code>/language en</code>, "
+        "<code>/language ru</code> or <code>/language auto</code>."
+    ),
+    "language.usage": (
+        "Usage: <code>/language en</code>, <code>/language ru</code>, or "
+        "<code>/language auto</code> to answer everyone in their own Telegram language. "
+        "<code>/language</code> alone shows buttons."
+    ),
+    "language.admins_only": "Only admins of this group can change its language.",
+    "language.set": "From now on I answer in English in this chat.",
+    "language.auto_set": (
+        "From now on I answer everyone in this chat in their own Telegram language."
+    ),
     "commands.cancel": "Stop connecting a group",
     # /postback
     "postback.usage": (
@@ -92,6 +112,14 @@ TEXTS: dict[str, object] = {
     "connect.not_deleted": (
         "I could not delete your message with the key: delete it yourself, "
         "and if others could see it, rotate the key in Keitaro."
+    ),
+    "connect.insecure_refused": (
+        "I do not connect to trackers without checking their TLS certificate here: the bot's "
+        "operator has not allowed it (KEITARO_ALLOW_UNVERIFIED_TLS). Nothing was saved."
+    ),
+    "connect.insecure_hint": (
+        "If the tracker has a self-signed certificate and you trust it, connect without "
+        "checking it: <code>/connect &lt;tracker-url&gt; &lt;api-key&gt; insecure</code>"
     ),
     "connect.not_deleted_group": (
         "I could not delete your message with the key (I need the admin right to delete "
@@ -165,6 +193,10 @@ TEXTS: dict[str, object] = {
         "Tracker: {tracker}\nKey: <code>{key}</code>\nConnected by {who} on {when} UTC"
     ),
     "status.anonymous_admin": "an anonymous admin",
+    "status.tls_unverified": (
+        "⚠️ The tracker's TLS certificate is not checked (connected with <code>insecure</code>): "
+        "whoever can intercept the connection can read the API key."
+    ),
     "disconnect.done": "Disconnected from {tracker}. The key is deleted from my storage.",
     "disconnect.none": "This chat has no tracker connected; nothing to forget.",
     # tracker errors: one line naming the cause

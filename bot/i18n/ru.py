@@ -9,6 +9,7 @@ TEXTS: dict[str, object] = {
         "/connect &lt;адрес-трекера&gt; &lt;api-ключ&gt; — подключить этот чат к трекеру\n"
         "/status — какой трекер подключён к чату\n"
         "/disconnect — забыть трекер и ключ этого чата\n"
+        "/language — на каком языке я отвечаю здесь\n"
         "/cancel — прервать подключение группы в личном чате\n"
         "/help — эта справка\n"
         "\n"
@@ -30,6 +31,22 @@ TEXTS: dict[str, object] = {
     "commands.status": "Какой трекер подключён",
     "commands.disconnect": "Забыть трекер и ключ чата",
     "commands.help": "Как пользоваться ботом",
+    "commands.language": "Выбрать язык бота в этом чате",
+    "language.name": "Русский",
+    "language.auto": "язык Telegram каждого пользователя",
+    "language.auto_button": "Авто",
+    "language.current": (
+        "Язык в этом чате: {current}. Выберите другой или напишите <code>/language ru</code>, "
+        "<code>/language en</code> или <code>/language auto</code>."
+    ),
+    "language.usage": (
+        "Формат: <code>/language ru</code>, <code>/language en</code> или "
+        "<code>/language auto</code>, чтобы отвечать каждому на языке его Telegram. "
+        "<code>/language</code> без аргументов покажет кнопки."
+    ),
+    "language.admins_only": "Менять язык группы могут только её админы.",
+    "language.set": "Теперь я отвечаю в этом чате по-русски.",
+    "language.auto_set": "Теперь я отвечаю каждому в этом чате на языке его Telegram.",
     "commands.cancel": "Прервать подключение группы",
     "postback.usage": (
         "Формат: <code>/postback &lt;id&gt;</code>, где id — целое число "
@@ -90,6 +107,15 @@ TEXTS: dict[str, object] = {
     "connect.not_deleted": (
         "Не получилось удалить ваше сообщение с ключом: удалите его сами, "
         "а если его могли видеть другие — смените ключ в Keitaro."
+    ),
+    "connect.insecure_refused": (
+        "Здесь я не подключаюсь к трекерам без проверки TLS-сертификата: владелец бота этого "
+        "не разрешил (KEITARO_ALLOW_UNVERIFIED_TLS). Ничего не сохранено."
+    ),
+    "connect.insecure_hint": (
+        "Если у трекера самоподписанный сертификат и вы ему доверяете, подключите его "
+        "без проверки сертификата: "
+        "<code>/connect &lt;адрес-трекера&gt; &lt;api-ключ&gt; insecure</code>"
     ),
     "connect.not_deleted_group": (
         "Не получилось удалить сообщение с ключом (нужно право админа на удаление "
@@ -159,6 +185,10 @@ TEXTS: dict[str, object] = {
         "Трекер: {tracker}\nКлюч: <code>{key}</code>\nПодключил(а) {who}, {when} UTC"
     ),
     "status.anonymous_admin": "анонимный админ",
+    "status.tls_unverified": (
+        "⚠️ TLS-сертификат трекера не проверяется (подключён с <code>insecure</code>): "
+        "тот, кто может перехватить соединение, может прочитать API-ключ."
+    ),
     "disconnect.done": "Трекер {tracker} отключён. Ключ удалён из хранилища.",
     "disconnect.none": "К этому чату не подключён трекер, забывать нечего.",
     "error.api": "Трекер ответил HTTP {status}: {message}",

@@ -53,7 +53,7 @@ async def test_help_names_every_command_with_an_example(bot: BotProcess, tg: Fak
 async def test_command_menu_is_registered_in_both_languages(bot: BotProcess, tg: FakeBotAPI):
     english = {c["command"]: c["description"] for c in tg.commands()}
     russian = {c["command"]: c["description"] for c in tg.commands(language_code="ru")}
-    menu = {"postback", "connect", "status", "disconnect", "cancel", "help"}
+    menu = {"postback", "connect", "status", "disconnect", "cancel", "language", "help"}
     assert set(english) == set(russian) == menu
     assert english["postback"] != russian["postback"]
 
