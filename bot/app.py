@@ -146,6 +146,7 @@ async def _start_services(settings: Settings) -> Services:
     client = KeitaroClient(
         timeout=settings.keitaro_timeout,
         allow_private_hosts=settings.keitaro_allow_private_hosts,
+        allow_unverified_tls=settings.keitaro_allow_unverified_tls,
         on_request=_log_request,
     )
     return Services(settings=settings, store=store, client=client)

@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     keitaro_allow_private_hosts: bool = Field(
         default=False, description="Allow trackers on loopback or private addresses."
     )
+    keitaro_allow_unverified_tls: bool = Field(
+        default=False,
+        description="Let chat admins trust a tracker's self-signed TLS certificate "
+        "(/connect <url> <key> insecure).",
+    )
     keitaro_timeout: float = Field(default=15.0, gt=0, le=120)
     setup_link_ttl_seconds: float = Field(
         default=600.0,

@@ -23,10 +23,21 @@ from bot.handlers.common import (
 from bot.i18n import t
 from bot.services import services
 from bot.storage import ChatCredentials
-from keitaro_api import InvalidTrackerURL, KeitaroError, Tracker, TransportError, display_url
+from keitaro_api import (
+    CertificateError,
+    InvalidTrackerURL,
+    KeitaroError,
+    Tracker,
+    TransportError,
+    display_url,
+)
 from keitaro_api.redact import mask_key
 
 log = logging.getLogger(__name__)
+
+# "/connect <url> <key> insecure": trust the tracker's certificate without checking it
+# (a self-signed one), if the operator allows that (KEITARO_ALLOW_UNVERIFIED_TLS).
+INSECURE = "insecure"
 
 
 async def connect(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -47,13 +58,21 @@ async def connect(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not await is_chat_admin(update, context):
         await answer(t(lang, "connect.admins_only"))
         return
-    if len(args) != 2:
+    insecure = len(args) == 3 and args[2].lower() == INSECURE
+    if len(args) != 2 and not insecure:
         await answer(t(lang, "connect.usage"))
         return
-    url, key = url_and_key(args)
+    url, key = url_and_key(args[:2])
     user = message.from_user if message.sender_chat is None else None
     result = await connect_chat(
-        context, lang, chat.id, url, key, by_id=user.id if user else None, by_name=who(message)
+        context,
+        lang,
+        chat.id,
+        url,
+        key,
+        by_id=user.id if user else None,
+        by_name=who(message),
+        verify_tls=not insecure,
     )
     if isinstance(result, Connected):
         result = views.connected_reply(lang, result.tracker, result.masked_key, result.campaigns)
@@ -83,6 +102,7 @@ async def connect_chat(
     by_id: int | None,
     by_name: str,
     may_save: SaveCheck | None = None,
+    verify_tls: bool = True,
 ) -> Connected | Markup:
     """Check ``url`` and ``key`` against the tracker and save them as ``chat_id``'s connection.
 
@@ -93,13 +113,16 @@ async def connect_chat(
         # Never resolve, request or log something that may be the key.
         return t(lang, "connect.bad_url", reason=t(lang, "connect.no_address"))
     try:
-        tracker = Tracker.from_user_input(url, key)
+        tracker = Tracker.from_user_input(url, key, verify_tls=verify_tls)
     except InvalidTrackerURL as error:
         return t(lang, "connect.bad_url", reason=str(error))
     except ValueError:
         return t(lang, "connect.bad_key")
 
     found = services(context)
+    allow_unverified = found.settings.keitaro_allow_unverified_tls
+    if not verify_tls and not allow_unverified:
+        return t(lang, "connect.insecure_refused")
     try:
         campaigns = await found.client.check_key(tracker)
     except KeitaroError as error:
@@ -107,6 +130,8 @@ async def connect_chat(
         problem = views.error_text(lang, error, found.settings.keitaro_timeout)
         if isinstance(error, TransportError) and "://" not in url:
             problem = Markup(f"{problem} {t(lang, 'connect.https_guessed')}")
+        if isinstance(error, CertificateError) and verify_tls and allow_unverified:
+            problem = Markup(f"{problem}\n{t(lang, 'connect.insecure_hint')}")
         return t(lang, "connect.rejected", error=problem)
     if may_save is not None and (refusal := await may_save()) is not None:
         return refusal
@@ -119,6 +144,7 @@ async def connect_chat(
             connected_by_id=by_id,
             connected_by_name=by_name,
             connected_at=datetime.now(UTC),
+            verify_tls=tracker.verify_tls,
         )
     )
     log.info("chat %s connected to %s", chat_id, tracker.display)
@@ -137,7 +163,10 @@ async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     key = mask_key(creds.api_key.get_secret_value())
     who = creds.connected_by_name or None
     tracker = display_url(creds.tracker_url)
-    await reply(message, views.status_reply(lang, tracker, key, who, creds.connected_at))
+    text = views.status_reply(lang, tracker, key, who, creds.connected_at)
+    if not creds.verify_tls:
+        text = Markup(f"{text}\n{t(lang, 'status.tls_unverified')}")
+    await reply(message, text)
 
 
 async def disconnect(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
