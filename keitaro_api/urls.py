@@ -63,6 +63,8 @@ def normalize_tracker_url(text: str) -> str:
         raise InvalidTrackerURL("the address is too long")
     if any(unicodedata.category(char) in ("Cc", "Cf") for char in text):
         raise InvalidTrackerURL("control characters in the address")
+    if any(unicodedata.category(char) == "Cs" for char in text):  # a lone UTF-16 surrogate
+        raise InvalidTrackerURL("invalid characters in the address")
     if any(char.isspace() for char in text):
         raise InvalidTrackerURL("not a web address: it contains spaces")
 
