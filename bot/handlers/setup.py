@@ -26,6 +26,7 @@ from telegram.helpers import create_deep_linked_url
 from bot.formatting import Markup
 from bot.handlers.common import delete_quietly, is_chat_admin, lang_of, reply
 from bot.handlers.connection import (
+    INSECURE,
     Connected,
     connect_chat,
     looks_like_address,
@@ -110,6 +111,10 @@ async def setup_input(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         return  # not in a setup: the bot answers commands only
     lang = lang_of(update)
     parts = message.text.split()
+    # "url key insecure" in one message, as with /connect in a chat.
+    insecure = len(parts) == 3 and parts[2].lower() == INSECURE
+    if insecure:
+        parts = parts[:2]
     # A message that may hold the key does not stay in the chat, and the answer says so.
     holds_key = not (len(parts) == 1 and looks_like_address(parts[0]))
     note = ""
@@ -141,7 +146,11 @@ async def setup_input(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     else:
         await answer(t(lang, "setup.usage"))
         return
-    await answer(await _connect_group(context, lang, setup, user, who(message), url, key))
+    await answer(
+        await _connect_group(
+            context, lang, setup, user, who(message), url, key, verify_tls=not insecure
+        )
+    )
 
 
 async def _connect_group(
@@ -152,6 +161,8 @@ async def _connect_group(
     name: str,
     url: str,
     key: str,
+    *,
+    verify_tls: bool = True,
 ) -> Markup:
     links = setup_links(context)
 
@@ -169,7 +180,15 @@ async def _connect_group(
         return t(lang, refusal, group=setup.group.title)
 
     result = await connect_chat(
-        context, lang, setup.group.id, url, key, by_id=user.id, by_name=name, may_save=still_admin
+        context,
+        lang,
+        setup.group.id,
+        url,
+        key,
+        by_id=user.id,
+        by_name=name,
+        may_save=still_admin,
+        verify_tls=verify_tls,
     )
     if not isinstance(result, Connected):
         if links.setup_of(user.id) is setup:

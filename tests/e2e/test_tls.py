@@ -121,3 +121,20 @@ async def test_a_verified_tracker_shows_no_warning(
     [status] = await ask(tls_tg, private_chat(person), person, "/status")
     assert status.text.startswith("Tracker: ")
     assert "TLS" not in status.text
+
+
+async def test_a_group_set_up_in_private_can_trust_a_self_signed_tracker(
+    trusting_bot: BotProcess, tls_tg: FakeBotAPI, https_tracker: FakeTracker, uid: int
+):
+    from tests.e2e.test_group_setup import group_is_connected, setup_link, team
+
+    chat, admin, member = team(tls_tg, uid)
+    token = await setup_link(tls_tg, chat, admin)
+    pm = private_chat(admin)
+    await ask(tls_tg, pm, admin, f"/start {token}")
+    [done] = await ask(tls_tg, pm, admin, f"{https_tracker.url} {API_KEY} insecure")
+    assert "Connected the group" in done.text
+    await tls_tg.wait_for_messages(chat["id"])  # the note in the group
+    assert await group_is_connected(tls_tg, chat, member)
+    [status] = await ask(tls_tg, chat, member, "/status")
+    assert WARNING_EN in status.text
