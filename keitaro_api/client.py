@@ -133,6 +133,20 @@ class _PostbackIndex:
     last_outcome: _Refresh | KeitaroError | None = None
     last_outcome_at: float = float("-inf")
     waiting: int = 0
+    # Ids a refresh just confirmed missing, and when: asking again at once does not refresh.
+    confirmed_missing: dict[int, float] = field(default_factory=dict)
+
+    def recently_missing(self, postback_id: int, interval: float) -> bool:
+        at = self.confirmed_missing.get(postback_id)
+        return at is not None and time.monotonic() - at < interval
+
+    def remember_missing(self, postback_id: int, interval: float) -> None:
+        now = time.monotonic()
+        if len(self.confirmed_missing) >= 1000:
+            self.confirmed_missing = {
+                i: at for i, at in self.confirmed_missing.items() if now - at < interval
+            }
+        self.confirmed_missing[postback_id] = now
 
     def rebuild(self, campaigns: list[Campaign], request: RequestRecord) -> None:
         self.campaign_by_postback = {
@@ -301,10 +315,14 @@ class KeitaroClient:
                     )
             index_was_wrong = True
 
-        refresh = await self._refresh_index(tracker, index, force=index_was_wrong)
+        refresh = await self._refresh_index(
+            tracker, index, force=index_was_wrong, postback_id=postback_id
+        )
         holder = refresh.campaigns_by_postback.get(postback_id) if refresh else None
         postback = holder.find_postback(postback_id) if holder else None
         if refresh is None or holder is None or postback is None:
+            if refresh is not None:
+                index.remember_missing(postback_id, self._miss_refresh_interval)
             raise PostbackNotFound(
                 postback_id,
                 tracker.display,
@@ -331,12 +349,13 @@ class KeitaroClient:
         return index
 
     async def _refresh_index(
-        self, tracker: Tracker, index: _PostbackIndex, *, force: bool
+        self, tracker: Tracker, index: _PostbackIndex, *, force: bool, postback_id: int
     ) -> _Refresh | None:
         """Reload the campaign list, once for any number of concurrent callers.
 
-        Returns None without a request when the index was refreshed moments ago and nothing
-        says it is wrong: a lookup of a postback that does not exist must not hammer the tracker.
+        Returns None without a request when a refresh moments ago already found no such
+        postback: asking again for one that does not exist must not hammer the tracker. Any
+        other miss asks the tracker, so "not found" always means the tracker said so recently.
         """
         asked_at = time.monotonic()
         index.waiting += 1
@@ -346,9 +365,7 @@ class KeitaroClient:
                     if isinstance(index.last_outcome, KeitaroError):
                         raise copy.copy(index.last_outcome)
                     return index.last_outcome
-                recently = index.refreshed_at is not None and (
-                    time.monotonic() - index.refreshed_at < self._miss_refresh_interval
-                )
+                recently = index.recently_missing(postback_id, self._miss_refresh_interval)
                 if recently and not force and index.is_fresh(self._index_ttl):
                     return None
                 try:

@@ -166,3 +166,31 @@ async def test_the_index_is_per_key(fake: FakeTracker, client: KeitaroClient) ->
     with pytest.raises(AuthError):
         await client.lookup_postback(other_key, 42)  # not answered from the first key's index
     assert paths(fake) == [LIST, LIST]
+
+
+async def test_not_found_means_the_tracker_was_asked(
+    fake: FakeTracker, tracker: Tracker, client: KeitaroClient
+) -> None:
+    # Right after /connect primed the index, an unknown id still asks the tracker: a postback
+    # created a second ago is found, and a revoked key says so instead of "not found".
+    await client.check_key(tracker)
+    fake.add_campaign(make_campaign(9, "New", postbacks=[make_postback(99, 9)]))
+    assert (await client.lookup_postback(tracker, 99)).campaign.name == "New"
+    fake.fail_with(UNAUTHORIZED, times=1)
+    with pytest.raises(AuthError):
+        await client.lookup_postback(tracker, 777)
+
+
+async def test_asking_again_for_a_confirmed_miss_costs_nothing_for_a_while(
+    fake: FakeTracker, tracker: Tracker, client: KeitaroClient
+) -> None:
+    with pytest.raises(PostbackNotFound):
+        await client.lookup_postback(tracker, 777)
+    fake.requests.clear()
+    for _ in range(5):
+        with pytest.raises(PostbackNotFound):
+            await client.lookup_postback(tracker, 777)
+    assert paths(fake) == []
+    with pytest.raises(PostbackNotFound):
+        await client.lookup_postback(tracker, 778)  # another id: the tracker is asked
+    assert paths(fake) == [LIST]
