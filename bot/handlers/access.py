@@ -7,7 +7,7 @@ import logging
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot.handlers.common import lang_of, reply
+from bot.handlers.common import argument_text, delete_quietly, lang_of, reply
 from bot.i18n import t
 from bot.services import services
 
@@ -20,9 +20,15 @@ async def only_allowed_chats(update: Update, context: ContextTypes.DEFAULT_TYPE)
     chat = update.effective_chat
     if allowed is None or chat is None or chat.id in allowed:
         return
-    message = update.message
+    message = update.effective_message
     # Answer commands only, so an unlisted group is not flooded with refusals.
     if message is not None and message.text and message.text.startswith("/"):
         log.info("refused an update from chat %s: not in ALLOWED_CHAT_IDS", chat.id)
-        await reply(message, t(lang_of(update), "access.private", chat_id=chat.id))
+        holds_key = message.text.split()[0].split("@")[0] == "/connect" and argument_text(message)
+        deleted = bool(holds_key) and await delete_quietly(message)
+        await reply(
+            message,
+            t(lang_of(update), "access.private", chat_id=chat.id),
+            quote=False if deleted else None,
+        )
     raise ApplicationHandlerStop

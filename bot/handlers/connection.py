@@ -188,7 +188,8 @@ async def disconnect(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 
 
 def _deletion_note(lang: str, args: list[str], deleted: bool, group: bool) -> str:
-    if len(args) < 2:
+    # Anything but a lone address may be (or hold) the key.
+    if not args or (len(args) == 1 and looks_like_address(args[0])):
         return ""
     if deleted:
         return "\n" + t(lang, "connect.deleted")

@@ -50,6 +50,7 @@ async def test_other_chats_are_told_the_bot_is_private_and_nothing_happens(
     [reply] = await ask(tg, private_chat(stranger), stranger, f"/connect {tracker.url} {API_KEY}")
     assert "частный бот" in reply.text and str(uid) in reply.text
     assert len(tracker.requests) == before
+    assert any(chat_id == uid for chat_id, _ in tg.deleted)  # the key is out of sight
 
     group = supergroup(-1_000_000_000_000 - uid, "Elsewhere")
     tg.send_message(group, stranger, "just chatting")

@@ -142,6 +142,8 @@ async def test_a_key_the_bot_cannot_delete_is_called_exposed(
     # Every answer to a message holding a key says so, not only the successful one.
     [bad] = await ask(tg, chat, admin, f"/connect ftp://{tracker.url[7:]} {API_KEY}")
     assert "only http and https" in bad.text and "rotate the key" in bad.text
+    [lone] = await ask(tg, chat, admin, f"/connect {API_KEY}")
+    assert "Usage: /connect" in lone.text and "rotate the key" in lone.text
 
 
 async def test_replies_stay_in_the_forum_topic(

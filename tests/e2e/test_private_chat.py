@@ -330,3 +330,11 @@ async def test_credentials_survive_a_restart_and_no_secret_leaks(
     ]
     assert sent and not any(API_KEY in str(text) for text in sent)
     assert "GET http://127.0.0.1" in log  # DEBUG logging was on: the check is not vacuous
+
+
+async def test_a_connect_with_only_a_key_is_deleted_too(bot: BotProcess, tg: FakeBotAPI, uid: int):
+    chat, person = alice(uid)
+    asked = tg.send_message(chat, person, f"/connect {API_KEY}")
+    [reply] = await tg.wait_for_messages(chat["id"])
+    assert "Usage: /connect" in reply.text
+    assert (chat["id"], asked) in tg.deleted

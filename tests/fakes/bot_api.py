@@ -1122,6 +1122,7 @@ class FakeBotAPI:
         except (KeyError, ValueError) as error:
             return web.json_response({"error": str(error)}, status=400)
         if status := body.get("member_status"):
+            self.register_chat(chat)  # a group this message creates must exist to have members
             self.set_member(chat["id"], sender, status)
         message_id = self.send_message(
             chat, sender, str(body["text"]), message_thread_id=body.get("message_thread_id")
