@@ -25,7 +25,7 @@ from bot.handlers.access import only_allowed_chats
 from bot.handlers.buttons import press
 from bot.handlers.connection import connect, disconnect, status
 from bot.handlers.errors import on_error
-from bot.handlers.help import help_command
+from bot.handlers.help import help_command, unknown_in_private
 from bot.handlers.language import (
     BUTTON_PATTERN,
     language_button,
@@ -109,6 +109,10 @@ def build_application(
         MessageHandler(
             private & filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND, setup_input
         )
+    )
+    # Known commands matched above; anything else in a private chat gets a pointer to /help.
+    app.add_handler(
+        MessageHandler(private & filters.UpdateType.MESSAGE & filters.COMMAND, unknown_in_private)
     )
     app.add_error_handler(on_error)
     return app

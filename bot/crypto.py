@@ -64,9 +64,8 @@ class CredentialCipher:
                 # `from None`: the underlying error is about the key's bytes; keep them out.
                 raise InvalidEncryptionKey(
                     f"encryption key #{position} of {len(keys)} is not a valid Fernet key "
-                    "(32 url-safe base64-encoded bytes). Generate one with: python -c "
-                    '"from cryptography.fernet import Fernet; '
-                    'print(Fernet.generate_key().decode())"'
+                    "(32 url-safe base64-encoded bytes). "
+                    "Generate one with: python -m bot generate-key"
                 ) from None
         self._fernet = MultiFernet(fernets)
         self._primary = fernets[0]

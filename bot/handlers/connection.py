@@ -165,7 +165,9 @@ async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     tracker = display_url(creds.tracker_url)
     text = views.status_reply(lang, tracker, key, who, creds.connected_at)
     if not creds.verify_tls:
-        text = Markup(f"{text}\n{t(lang, 'status.tls_unverified')}")
+        allowed = services(context).settings.keitaro_allow_unverified_tls
+        warning = "status.tls_unverified" if allowed else "status.tls_unverified_refused"
+        text = Markup(f"{text}\n{t(lang, warning)}")
     await reply(message, text)
 
 

@@ -8,6 +8,7 @@ from telegram import Update
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
+from bot.crypto import WrongEncryptionKey
 from bot.handlers.common import lang_of
 from bot.i18n import t
 
@@ -35,9 +36,11 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     if update.effective_message is None:
         return
+    # A key stored under an encryption key the bot no longer has is the operator's to fix.
+    problem = "error.key_unreadable" if isinstance(context.error, WrongEncryptionKey) else None
     try:
         await update.effective_message.reply_text(
-            t(lang_of(update), "error.internal"), do_quote=False
+            t(lang_of(update), problem or "error.internal"), do_quote=False
         )
     except TelegramError as error:
         log.warning("could not tell chat %s about the error: %s", chat_id, error)

@@ -33,6 +33,7 @@ from bot.handlers.connection import (
     url_and_key,
     who,
 )
+from bot.handlers.help import unknown_in_private
 from bot.i18n import Lang, plural, t
 from bot.services import services
 from bot.setup_links import Group, LinkRefused, Setup, SetupLinks
@@ -108,7 +109,8 @@ async def setup_input(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     links = setup_links(context)
     setup = links.setup_of(user.id)
     if setup is None:
-        return  # not in a setup: the bot answers commands only
+        await unknown_in_private(update, context)  # not in a setup: the bot answers commands
+        return
     lang = lang_of(update)
     parts = message.text.split()
     # "url key insecure" in one message, as with /connect in a chat.

@@ -192,6 +192,16 @@ TEXTS: dict[str, object] = {
     "status.connected": (
         "Tracker: {tracker}\nKey: <code>{key}</code>\nConnected by {who} on {when} UTC"
     ),
+    "status.tls_unverified_refused": (
+        "⚠️ This chat was connected with <code>insecure</code>, but the operator no longer allows "
+        "unchecked TLS certificates: lookups fail until an admin connects again with a tracker "
+        "certificate that verifies."
+    ),
+    "error.key_unreadable": (
+        "I cannot read this chat's stored API key: the bot's encryption key was changed. "
+        "Ask whoever runs the bot, or connect again with /connect."
+    ),
+    "unknown.command": "I only answer commands; /help lists them.",
     "status.anonymous_admin": "an anonymous admin",
     "status.tls_unverified": (
         "⚠️ The tracker's TLS certificate is not checked (connected with <code>insecure</code>): "

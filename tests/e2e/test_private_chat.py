@@ -338,3 +338,12 @@ async def test_a_connect_with_only_a_key_is_deleted_too(bot: BotProcess, tg: Fak
     [reply] = await tg.wait_for_messages(chat["id"])
     assert "Usage: /connect" in reply.text
     assert (chat["id"], asked) in tg.deleted
+
+
+@pytest.mark.parametrize("text", ["hello", "/unknown", "postback 42"])
+async def test_a_private_message_the_bot_cannot_answer_points_to_help(
+    bot: BotProcess, tg: FakeBotAPI, uid: int, text: str
+):
+    chat, person = alice(uid)
+    [reply] = await ask(tg, chat, person, text)
+    assert reply.text == "I only answer commands; /help lists them."
