@@ -6,7 +6,14 @@ import logging
 import re
 from collections import OrderedDict
 
-from telegram import Chat, ChatMember, InlineKeyboardMarkup, Message, Update
+from telegram import (
+    Chat,
+    ChatMember,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
 from telegram.error import BadRequest, ChatMigrated, TelegramError
 from telegram.ext import ContextTypes
 
@@ -104,6 +111,27 @@ async def reply(
             answers.popitem(last=False)
 
 
+def _moved_buttons(
+    markup: InlineKeyboardMarkup | None, old: int, new: int
+) -> InlineKeyboardMarkup | None:
+    """Buttons whose data names the old chat id (``pb:r:<chat>:<id>``) act in the new chat."""
+    if markup is None:
+        return None
+    rows = [
+        [
+            InlineKeyboardButton(
+                button.text,
+                callback_data=button.callback_data.replace(f":{old}:", f":{new}:"),
+            )
+            if isinstance(button.callback_data, str)
+            else button
+            for button in row
+        ]
+        for row in markup.inline_keyboard
+    ]
+    return InlineKeyboardMarkup(rows)
+
+
 def _answers(context: ContextTypes.DEFAULT_TYPE) -> OrderedDict[tuple[int, int], list[int]]:
     found = context.bot_data.setdefault(_ANSWERS, OrderedDict())
     assert isinstance(found, OrderedDict)
@@ -129,7 +157,9 @@ async def _send(
         if context is not None and await services(context).store.move(old, new):
             log.info("chat %s became supergroup %s: its tracker connection moved with it", old, new)
         log.info("chat %s became supergroup %s: answering there", old, new)
-        return await message.get_bot().send_message(new, text, reply_markup=markup)
+        return await message.get_bot().send_message(
+            new, text, reply_markup=_moved_buttons(markup, old, new)
+        )
     except BadRequest as error:
         if not any(reason in error.message.lower() for reason in _PLACE_GONE):
             raise

@@ -34,6 +34,7 @@ from bot.handlers.connection import (
     who,
 )
 from bot.handlers.help import unknown_in_private
+from bot.handlers.language import chat_languages
 from bot.i18n import Lang, plural, t
 from bot.services import services
 from bot.setup_links import Group, LinkRefused, Setup, SetupLinks
@@ -227,7 +228,10 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def _tell_group(
     context: ContextTypes.DEFAULT_TYPE, lang: Lang, group: Group, who: str, tracker: str
 ) -> None:
-    """A short note in the group, without the key: who connected it, and to which tracker."""
+    """A short note in the group, without the key: who connected it, and to which tracker.
+
+    In the group's own /language if it chose one, else in the admin's."""
+    lang = await chat_languages(context).get(services(context).store, group.id) or lang
     try:
         await context.bot.send_message(
             group.id,

@@ -210,3 +210,19 @@ async def test_an_expired_link_is_refused(tmp_path: Path, uid: int):
         finally:
             await process.stop()
         assert "Traceback" not in process.log()
+
+
+async def test_the_group_note_speaks_the_groups_language(
+    bot: BotProcess, tg: FakeBotAPI, tracker: FakeTracker, uid: int
+):
+    chat, admin, _ = team(tg, uid)
+    await ask(tg, chat, admin, "/language ru")
+    [offer] = await ask(tg, chat, admin, "/connect")  # in the group's Russian
+    [[button]] = offer.reply_markup["inline_keyboard"]
+    token = LINK.fullmatch(button["url"]).group(1)
+    pm = private_chat(admin)  # the admin's own Telegram is in English
+    await ask(tg, pm, admin, f"/start {token}")
+    [done] = await ask(tg, pm, admin, f"{tracker.url} {API_KEY}")
+    assert "Connected the group" in done.text
+    [note] = await tg.wait_for_messages(chat["id"])
+    assert "подключил" in note.text.lower() or "подключила" in note.text.lower(), note.text

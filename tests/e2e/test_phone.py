@@ -244,6 +244,10 @@ async def test_an_answer_to_an_upgraded_group_goes_to_the_supergroup_with_its_co
     assert reply.text.startswith("Postback #42 · Main campaign")
     [status] = await ask(tg, upgraded, admin, "/status")
     assert tracker.url in status.text
+    # Its buttons were made for the old id, and act in the supergroup it was sent to.
+    query = tg.press_button(upgraded["id"], reply.message_id, admin, "Refresh")
+    answer = await tg.wait_for_callback_answer(query)
+    assert "another chat" not in answer.get("text", "")
 
 
 async def test_a_group_that_removed_the_bot_loses_its_connection(
