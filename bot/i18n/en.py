@@ -237,6 +237,16 @@ TEXTS: dict[str, object] = {
         "The tracker did not answer within {seconds} s. It may be down or overloaded; "
         "try again later."
     ),
+    "cause.tls_verify": "TLS certificate verification failed",
+    "cause.tls_handshake": "TLS handshake failed",
+    "cause.host_not_found": "host not found",
+    "cause.refused": "connection refused",
+    "cause.unreachable": "host unreachable",
+    "cause.could_not_connect": "could not connect",
+    "cause.reset": "connection reset",
+    "cause.broke": "the connection broke while reading the answer",
+    "cause.malformed": "malformed HTTP answer",
+    "cause.invalid_address": "invalid address",
     "error.transport": "Could not reach the tracker: {message}.",
     "error.internal": "Something went wrong on my side. It is logged; please try again.",
 }

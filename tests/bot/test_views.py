@@ -60,3 +60,20 @@ def test_russian_error_texts_are_russian(error: KeitaroError, expected: list[str
     russian = views.error_text("ru", error, timeout=15)
     parse_html(russian)
     assert russian != english
+
+
+@pytest.mark.parametrize(
+    ("message", "russian"),
+    [
+        ("connection refused", "в соединении отказано"),
+        (
+            "TLS certificate verification failed: self-signed certificate",
+            "сертификата: self-signed",
+        ),
+        ("request failed (OSError)", "request failed (OSError)"),  # unknown: shown as it is
+    ],
+)
+def test_connection_causes_are_in_the_readers_language(message: str, russian: str):
+    english = views.error_text("en", TransportError(message), timeout=15)
+    assert message in parse_html(english)[0]
+    assert russian in parse_html(views.error_text("ru", TransportError(message), timeout=15))[0]
