@@ -7,6 +7,7 @@ import re
 from collections import OrderedDict
 
 from telegram import (
+    Bot,
     Chat,
     ChatMember,
     InlineKeyboardButton,
@@ -18,7 +19,6 @@ from telegram.error import BadRequest, ChatMigrated, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.i18n import Lang, current_language, language_for
-from bot.services import services
 
 log = logging.getLogger(__name__)
 
@@ -154,8 +154,11 @@ async def _send(
         return await message.reply_text(text, do_quote=quote, reply_markup=markup)
     except ChatMigrated as error:
         old, new = message.chat_id, error.new_chat_id
-        if context is not None and await services(context).store.move(old, new):
-            log.info("chat %s became supergroup %s: its tracker connection moved with it", old, new)
+        if context is not None:
+            # Imported here: the migration handler itself answers through this module.
+            from bot.handlers.migration import move_chat
+
+            await move_chat(context, old, new)
         log.info("chat %s became supergroup %s: answering there", old, new)
         return await message.get_bot().send_message(
             new, text, reply_markup=_moved_buttons(markup, old, new)
@@ -206,7 +209,7 @@ async def is_chat_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> b
         return True
     if update.callback_query is not None:
         # A button press: whoever pressed it, not the bot whose message holds the button.
-        return await _is_admin_member(context, chat.id, update.callback_query.from_user.id)
+        return await is_admin_member(context.bot, chat.id, update.callback_query.from_user.id)
     if message.is_automatic_forward or message.forward_origin is not None:
         return False
     if message.sender_chat is not None:
@@ -214,9 +217,10 @@ async def is_chat_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> b
     user = message.from_user
     if user is None:
         return False
-    return await _is_admin_member(context, chat.id, user.id)
+    return await is_admin_member(context.bot, chat.id, user.id)
 
 
-async def _is_admin_member(context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_id: int) -> bool:
-    member = await context.bot.get_chat_member(chat_id, user_id)
+async def is_admin_member(bot: Bot, chat_id: int, user_id: int) -> bool:
+    """Whether Telegram says this user is the chat's creator or one of its administrators."""
+    member = await bot.get_chat_member(chat_id, user_id)
     return member.status in (ChatMember.OWNER, ChatMember.ADMINISTRATOR)

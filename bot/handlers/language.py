@@ -108,9 +108,7 @@ async def language_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if not args:
         chosen = await chat_languages(context).get(services(context).store, chat.id)
         current = t(chosen, "language.name") if chosen else t(lang, "language.auto")
-        await message.reply_text(
-            t(lang, "language.current", current=current), reply_markup=_buttons(lang)
-        )
+        await reply(message, t(lang, "language.current", current=current), buttons=_buttons(lang))
         return
     choice = args[0].lower()
     if len(args) != 1 or choice not in CHOICES:

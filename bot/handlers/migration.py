@@ -25,6 +25,11 @@ async def follow_migration(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         old, new = message.migrate_from_chat_id, message.chat_id
     else:
         return
+    await move_chat(context, old, new)
+
+
+async def move_chat(context: ContextTypes.DEFAULT_TYPE, old: int, new: int) -> None:
+    """Everything stored for a group moves to the supergroup it became: connection, language."""
     moved = await services(context).store.move(old, new)
     chat_languages(context).moved(old, new)  # the store moved its language, if it had one
     if moved:

@@ -12,8 +12,6 @@ import math
 
 from pydantic import SecretStr
 from telegram import (
-    Bot,
-    ChatMember,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Update,
@@ -24,7 +22,7 @@ from telegram.ext import ContextTypes
 from telegram.helpers import create_deep_linked_url
 
 from bot.formatting import Markup
-from bot.handlers.common import delete_quietly, is_chat_admin, lang_of, reply
+from bot.handlers.common import delete_quietly, is_admin_member, is_chat_admin, lang_of, reply
 from bot.handlers.connection import (
     INSECURE,
     Connected,
@@ -77,9 +75,10 @@ async def offer_private_setup(update: Update, context: ContextTypes.DEFAULT_TYPE
     token = links.issue(Group(chat.id, chat.title or str(chat.id), thread_id), user.id)
     url = create_deep_linked_url(context.bot.username, token)
     log.info("chat %s: private setup link issued to user %s", chat.id, user.id)
-    await message.reply_text(
+    await reply(
+        message,
         t(lang, "setup.offer", minutes=_minutes(links.ttl)),
-        reply_markup=InlineKeyboardMarkup.from_button(
+        buttons=InlineKeyboardMarkup.from_button(
             InlineKeyboardButton(t(lang, "setup.button"), url=url)
         ),
     )
@@ -173,7 +172,7 @@ async def _connect_group(
         # Rights are checked when saving, not only when the link was made: a demoted admin
         # cannot finish a setup they started.
         try:
-            if await _is_admin(context.bot, setup.group.id, user.id):
+            if await is_admin_member(context.bot, setup.group.id, user.id):
                 return None
             refusal = "setup.not_admin"
         except TelegramError as error:
@@ -240,11 +239,6 @@ async def _tell_group(
         )
     except TelegramError as error:
         log.info("chat %s: could not post the connection note: %s", group.id, error)
-
-
-async def _is_admin(bot: Bot, chat_id: int, user_id: int) -> bool:
-    member = await bot.get_chat_member(chat_id, user_id)
-    return member.status in (ChatMember.OWNER, ChatMember.ADMINISTRATOR)
 
 
 def _minutes(seconds: float) -> int:

@@ -281,3 +281,19 @@ async def test_a_user_who_blocked_the_bot_does_not_break_other_chats(
     await eventually(lambda: refused in bot.log())
     assert bot.log().count(refused) == 1
     assert not [m for m in tg.messages(chat["id"]) if m.text.startswith("Postback")]
+
+
+async def test_an_upgraded_group_keeps_its_language(
+    bot: BotProcess, tg: FakeBotAPI, tracker: FakeTracker, uid: int
+):
+    chat = group(-uid, f"Team {uid}")
+    admin = team(tg, chat, uid)
+    await ask(tg, chat, admin, f"/connect {tracker.url} {API_KEY}")
+    await ask(tg, chat, admin, "/language ru")
+    upgraded = supergroup(-1_000_000_000_000 - uid, chat["title"])
+    tg.migrate_group(chat["id"], upgraded, service_messages=False)
+    tg.send_message(chat, admin, "/postback 42")  # meets the old id: ChatMigrated
+    [reply] = await tg.wait_for_messages(upgraded["id"])
+    assert reply.text.startswith("Постбэк #42")
+    [status] = await ask(tg, upgraded, admin, "/status")
+    assert status.text.startswith("Трекер:")
