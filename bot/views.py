@@ -137,7 +137,7 @@ def error_text(lang: str, error: KeitaroError, timeout: float) -> Markup:
     if isinstance(error, TrackerTimeout):
         return t(lang, "error.timeout", seconds=f"{error.timeout or timeout:g}")
     if isinstance(error, TransportError):
-        return t(lang, "error.transport", message=_transport_cause(lang, error.message))
+        return t(lang, "error.transport", message=_transport_cause(lang, error))
     return t(lang, "error.api", status=status, message=error.message)
 
 
@@ -221,25 +221,9 @@ def details_reply(lang: str, postback_id: int, record: dict[str, Any]) -> list[s
     return split_html(f"{t(lang, 'details.title', id=postback_id)}\n{_pre(pretty)}")
 
 
-# The client names a connection failure with one of a few fixed English phrases (sometimes
-# followed by ": <OpenSSL's reason>"); say them in the reader's language.
-_CAUSES = {
-    "TLS certificate verification failed": "cause.tls_verify",
-    "TLS handshake failed": "cause.tls_handshake",
-    "host not found": "cause.host_not_found",
-    "connection refused": "cause.refused",
-    "host unreachable": "cause.unreachable",
-    "could not connect": "cause.could_not_connect",
-    "connection reset": "cause.reset",
-    "the connection broke while reading the answer": "cause.broke",
-    "malformed HTTP answer": "cause.malformed",
-    "invalid address": "cause.invalid_address",
-}
-
-
-def _transport_cause(lang: str, message: str) -> Markup:
-    phrase, colon, detail = message.partition(":")
-    key = _CAUSES.get(phrase)
-    if key is None:
-        return escape(message)
-    return Markup(t(lang, key) + escape(colon + detail))
+def _transport_cause(lang: str, error: TransportError) -> Markup:
+    """The client's cause code in the reader's language, with any detail (OpenSSL's reason)."""
+    if error.cause is None:
+        return escape(error.message)
+    detail = f": {error.detail}" if error.detail else ""
+    return Markup(t(lang, f"cause.{error.cause}") + escape(detail))

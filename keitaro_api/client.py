@@ -443,9 +443,13 @@ class KeitaroClient:
                 timeout=self._connect_timeout if connect else self._timeout
             ) from None
         except aiohttp.ClientConnectorCertificateError as exc:
-            raise CertificateError(_certificate_cause(exc)) from None
+            reason = getattr(exc.certificate_error, "verify_message", None) or ""
+            raise CertificateError(cause="tls_verify", detail=reason) from None
         except aiohttp.ClientError as exc:
-            raise TransportError(_transport_cause(exc)) from None
+            cause = _transport_cause(exc)
+            raise TransportError(
+                f"request failed ({type(exc).__name__})" if cause is None else "", cause=cause
+            ) from None
 
     async def _read_body(self, response: aiohttp.ClientResponse) -> bytes:
         limit = self._max_body_bytes
@@ -574,35 +578,30 @@ def _is_stale(exc: aiohttp.ClientError) -> bool:
     )
 
 
-def _certificate_cause(exc: aiohttp.ClientConnectorCertificateError) -> str:
-    """The cause with OpenSSL's reason: "TLS certificate verification failed: self-signed..."."""
-    reason = getattr(exc.certificate_error, "verify_message", None) or ""
-    return f"TLS certificate verification failed: {reason}" if reason else _transport_cause(exc)
-
-
-def _transport_cause(exc: aiohttp.ClientError) -> str:
-    """A short cause for the user; the exception text may be long or carry internals."""
+def _transport_cause(exc: aiohttp.ClientError) -> str | None:
+    """A short cause for the user (a TRANSPORT_CAUSES code); the exception text may be long or
+    carry internals."""
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-        return "TLS certificate verification failed"
+        return "tls_verify"
     if isinstance(exc, aiohttp.ClientSSLError):
-        return "TLS handshake failed"
+        return "tls_handshake"
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
-        return "host not found"
+        return "host_not_found"
     if isinstance(exc, aiohttp.ClientConnectorError):
         if exc.os_error.errno == errno.ECONNREFUSED:
-            return "connection refused"
+            return "refused"
         if exc.os_error.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
-            return "host unreachable"
-        return "could not connect"
+            return "unreachable"
+        return "could_not_connect"
     if _is_stale(exc):
-        return "connection reset"
+        return "reset"
     if isinstance(exc, aiohttp.ClientPayloadError):
-        return "the connection broke while reading the answer"
+        return "broke"
     if isinstance(exc, aiohttp.ClientResponseError):
-        return "malformed HTTP answer"
+        return "malformed"
     if isinstance(exc, aiohttp.InvalidURL):
-        return "invalid address"
-    return f"request failed ({type(exc).__name__})"
+        return "invalid_address"
+    return None
 
 
 def _format_size(size: int) -> str:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from keitaro_api.models import RequestRecord
 
 __all__ = [
+    "TRANSPORT_CAUSES",
     "ApiError",
     "AuthError",
     "BadRequest",
@@ -207,8 +208,42 @@ class TrackerTimeout(KeitaroError):
         super().__init__(message or f"no answer within {timeout:g} s", request=request)
 
 
+# Why a request did not get through: a stable code (for translations) and its English wording.
+TRANSPORT_CAUSES = {
+    "tls_verify": "TLS certificate verification failed",
+    "tls_handshake": "TLS handshake failed",
+    "host_not_found": "host not found",
+    "refused": "connection refused",
+    "unreachable": "host unreachable",
+    "could_not_connect": "could not connect",
+    "reset": "connection reset",
+    "broke": "the connection broke while reading the answer",
+    "malformed": "malformed HTTP answer",
+    "invalid_address": "invalid address",
+}
+
+
 class TransportError(KeitaroError):
-    """The request did not get through: refused, DNS, TLS, reset. ``message`` is the cause."""
+    """The request did not get through: refused, DNS, TLS, reset.
+
+    ``cause`` is a code from :data:`TRANSPORT_CAUSES` (None when none fits) and ``detail`` an
+    optional addition, such as OpenSSL's reason; ``message`` is the two in English.
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        cause: str | None = None,
+        detail: str = "",
+        status: int | None = None,
+        request: RequestRecord | None = None,
+    ) -> None:
+        self.cause = cause
+        self.detail = detail
+        if not message and cause is not None:
+            message = TRANSPORT_CAUSES[cause] + (f": {detail}" if detail else "")
+        super().__init__(message, status=status, request=request)
 
 
 class CertificateError(TransportError):

@@ -63,17 +63,27 @@ def test_russian_error_texts_are_russian(error: KeitaroError, expected: list[str
 
 
 @pytest.mark.parametrize(
-    ("message", "russian"),
+    ("error", "english", "russian"),
     [
-        ("connection refused", "в соединении отказано"),
+        (TransportError(cause="refused"), "connection refused", "в соединении отказано"),
         (
+            TransportError(cause="tls_verify", detail="self-signed certificate"),
             "TLS certificate verification failed: self-signed certificate",
             "сертификата: self-signed",
         ),
-        ("request failed (OSError)", "request failed (OSError)"),  # unknown: shown as it is
+        (TransportError("request failed (OSError)"), "request failed", "request failed"),
     ],
 )
-def test_connection_causes_are_in_the_readers_language(message: str, russian: str):
-    english = views.error_text("en", TransportError(message), timeout=15)
-    assert message in parse_html(english)[0]
-    assert russian in parse_html(views.error_text("ru", TransportError(message), timeout=15))[0]
+def test_connection_causes_are_in_the_readers_language(
+    error: TransportError, english: str, russian: str
+):
+    assert english in parse_html(views.error_text("en", error, timeout=15))[0]
+    assert russian in parse_html(views.error_text("ru", error, timeout=15))[0]
+
+
+def test_every_transport_cause_has_a_text_in_both_languages():
+    from keitaro_api.errors import TRANSPORT_CAUSES
+
+    for code, english in TRANSPORT_CAUSES.items():
+        assert views.error_text("en", TransportError(cause=code), timeout=15).find(english) > 0
+        assert "cause." not in views.error_text("ru", TransportError(cause=code), timeout=15)
