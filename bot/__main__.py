@@ -13,7 +13,6 @@ import asyncio
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TypeVar
 
 from pydantic import SecretStr, ValidationError
@@ -25,7 +24,6 @@ from bot.config import Settings
 from bot.crypto import (
     InvalidEncryptionKey,
     add_key_to_file,
-    default_key_file,
     generate_key,
     load_cipher,
 )
@@ -86,13 +84,13 @@ def add_key() -> int:
     settings = _settings(KeySettings)
     if settings is None:
         return 2
-    if _configured_keys(settings) is not None:
+    if settings.configured_keys is not None:
         return _fail(
             "the keys come from CREDENTIALS_ENCRYPTION_KEY, not from a key file. Generate a "
             f"key with `{PROG} generate-key` and put it first there: CREDENTIALS_ENCRYPTION_KEY"
             "=new,old. Then restart the bot and run rotate-key."
         )
-    key_file = _key_file(settings)
+    key_file = settings.key_file
     try:
         count = add_key_to_file(key_file, generate_key())
     except FileNotFoundError:
@@ -114,9 +112,9 @@ def rotate_key() -> int:
     settings = _settings(KeySettings)
     if settings is None:
         return 2
-    key_file = _key_file(settings)
+    key_file = settings.key_file
     try:
-        cipher = load_cipher(_configured_keys(settings), key_file)
+        cipher = load_cipher(settings.configured_keys, key_file)
     except InvalidEncryptionKey as error:
         return _fail(str(error))
     if cipher is None:
@@ -201,18 +199,6 @@ def _settings(kind: type[S]) -> S | None:
         fields = ", ".join(".".join(map(str, e["loc"])).upper() for e in error.errors())
         print(f"{PROG}: invalid or missing settings: {fields} (see README.md)", file=sys.stderr)
         return None
-
-
-def _configured_keys(settings: Settings) -> str | None:
-    configured = settings.credentials_encryption_key
-    keys = configured.get_secret_value() if configured else None
-    return keys if keys and keys.strip() else None
-
-
-def _key_file(settings: Settings) -> Path:
-    if settings.encryption_key_file:
-        return Path(settings.encryption_key_file)
-    return default_key_file(settings.database_url)
 
 
 def _fail(message: str, code: int = 2) -> int:

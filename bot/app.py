@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
@@ -20,7 +19,7 @@ from telegram.ext import (
 )
 
 from bot.config import Settings
-from bot.crypto import default_key_file, key_file_is_private
+from bot.crypto import key_file_is_private
 from bot.handlers.access import only_allowed_chats
 from bot.handlers.buttons import press
 from bot.handlers.connection import connect, disconnect, status
@@ -119,15 +118,8 @@ def build_application(
 
 
 async def _start_services(settings: Settings) -> Services:
-    key_file = (
-        Path(settings.encryption_key_file)
-        if settings.encryption_key_file
-        else default_key_file(settings.database_url)
-    )
-    configured = settings.credentials_encryption_key
-    store, generated = await open_store_with_keys(
-        settings.database_url, configured.get_secret_value() if configured else None, key_file
-    )
+    key_file, configured = settings.key_file, settings.configured_keys
+    store, generated = await open_store_with_keys(settings.database_url, configured, key_file)
     if generated:
         log.warning(
             "generated a new encryption key for stored API keys at %s (mode 0600); back it up: "

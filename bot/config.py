@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import logging
 import re
+from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.crypto import default_key_file
 
 DEFAULT_DATABASE_URL = "sqlite:///data/keitaro-bot.sqlite3"
 _CHAT_ID = re.compile(r"-?[0-9]{1,20}", re.ASCII)
@@ -73,6 +76,21 @@ class Settings(BaseSettings):
             if not _CHAT_ID.fullmatch(item):
                 raise ValueError(f"not a chat id: {item!r}")
         return value
+
+    @property
+    def configured_keys(self) -> str | None:
+        """The Fernet keys from CREDENTIALS_ENCRYPTION_KEY, or None (blank counts as unset)."""
+        keys = self.credentials_encryption_key
+        value = keys.get_secret_value() if keys else ""
+        return value if value.strip() else None
+
+    @property
+    def key_file(self) -> Path:
+        """Where the encryption key lives when it is not configured: ENCRYPTION_KEY_FILE, else
+        beside the SQLite database (./keitaro-bot.key with PostgreSQL)."""
+        if self.encryption_key_file:
+            return Path(self.encryption_key_file)
+        return default_key_file(self.database_url)
 
     @property
     def allowed_chats(self) -> frozenset[int] | None:
