@@ -8,6 +8,7 @@ from telegram import Update
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.handlers.common import argument_text, delete_quietly, lang_of, reply
+from bot.handlers.connection import may_hold_key
 from bot.i18n import t
 from bot.services import services
 
@@ -24,8 +25,9 @@ async def only_allowed_chats(update: Update, context: ContextTypes.DEFAULT_TYPE)
     # Answer commands only, so an unlisted group is not flooded with refusals.
     if message is not None and message.text and message.text.startswith("/"):
         log.info("refused an update from chat %s: not in ALLOWED_CHAT_IDS", chat.id)
-        holds_key = message.text.split()[0].split("@")[0] == "/connect" and argument_text(message)
-        deleted = bool(holds_key) and await delete_quietly(message)
+        command = message.text.split()[0].split("@")[0].lower()
+        holds_key = command == "/connect" and may_hold_key(argument_text(message).split())
+        deleted = holds_key and await delete_quietly(message)
         await reply(
             message,
             t(lang_of(update), "access.private", chat_id=chat.id),

@@ -49,7 +49,7 @@ async def connect(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     # Whatever else happens, a message that may hold a key does not stay in the chat, and
     # every answer says whether it is gone or the key should be rotated.
     deleted = await delete_quietly(message) if args else False
-    note = _deletion_note(lang, args, deleted, is_group(chat))
+    note = deletion_note(lang, args, deleted, is_group(chat))
 
     async def answer(text: str) -> None:
         # Quoting a message we deleted would fail; reply in the same chat and topic instead.
@@ -58,11 +58,11 @@ async def connect(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not await is_chat_admin(update, context):
         await answer(t(lang, "connect.admins_only"))
         return
-    insecure = len(args) == 3 and args[2].lower() == INSECURE
-    if len(args) != 2 and not insecure:
+    args, insecure = split_insecure(args)
+    if len(args) != 2:
         await answer(t(lang, "connect.usage"))
         return
-    url, key = url_and_key(args[:2])
+    url, key = url_and_key(args)
     user = message.from_user if message.sender_chat is None else None
     result = await connect_chat(
         context,
@@ -189,9 +189,21 @@ async def disconnect(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     await reply(message, t(lang, "disconnect.done", tracker=display_url(creds.tracker_url)))
 
 
-def _deletion_note(lang: str, args: list[str], deleted: bool, group: bool) -> str:
-    # Anything but a lone address may be (or hold) the key.
-    if not args or (len(args) == 1 and looks_like_address(args[0])):
+def split_insecure(args: list[str]) -> tuple[list[str], bool]:
+    """``url key insecure`` -> (``[url, key]``, True); anything else is left as it is."""
+    if len(args) == 3 and args[2].lower() == INSECURE:
+        return args[:2], True
+    return args, False
+
+
+def may_hold_key(args: list[str]) -> bool:
+    """Anything but nothing or a lone address may be (or hold) an API key."""
+    return bool(args) and not (len(args) == 1 and looks_like_address(args[0]))
+
+
+def deletion_note(lang: str, args: list[str], deleted: bool, group: bool) -> str:
+    """The line saying a message that may have held the key is gone, or should be rotated."""
+    if not may_hold_key(args):
         return ""
     if deleted:
         return "\n" + t(lang, "connect.deleted")

@@ -24,10 +24,12 @@ from telegram.helpers import create_deep_linked_url
 from bot.formatting import Markup
 from bot.handlers.common import delete_quietly, is_admin_member, is_chat_admin, lang_of, reply
 from bot.handlers.connection import (
-    INSECURE,
     Connected,
     connect_chat,
+    deletion_note,
     looks_like_address,
+    may_hold_key,
+    split_insecure,
     url_and_key,
     who,
 )
@@ -114,15 +116,11 @@ async def setup_input(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     lang = lang_of(update)
     parts = message.text.split()
     # "url key insecure" in one message, as with /connect in a chat.
-    insecure = len(parts) == 3 and parts[2].lower() == INSECURE
-    if insecure:
-        parts = parts[:2]
+    parts, insecure = split_insecure(parts)
     # A message that may hold the key does not stay in the chat, and the answer says so.
-    holds_key = not (len(parts) == 1 and looks_like_address(parts[0]))
-    note = ""
-    if holds_key:
-        deleted = await delete_quietly(message)
-        note = "\n" + t(lang, "connect.deleted" if deleted else "connect.not_deleted")
+    holds_key = may_hold_key(parts)
+    deleted = holds_key and await delete_quietly(message)
+    note = deletion_note(lang, parts, deleted, group=False)
 
     async def answer(text: str) -> None:
         await reply(message, text + note, quote=False if holds_key else None)
